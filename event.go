@@ -1,6 +1,9 @@
 package loupe
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // Message event names of the deprecated OTel GenAI conventions (v1.28–v1.36),
 // usually sent as OTLP log records and joined to their span on read.
@@ -55,6 +58,14 @@ func (s *Span) AttachEvent(e Event) {
 			tc.ID, _ = cm["id"].(string)
 			tc.Name, _ = cm["name"].(string)
 			tc.Arguments = stringOf(cm["arguments"])
+			if fn, ok := cm["function"].(map[string]any); ok { // OpenAI shape
+				if tc.Name == "" {
+					tc.Name, _ = fn["name"].(string)
+				}
+				if tc.Arguments == "" {
+					tc.Arguments = stringOf(fn["arguments"])
+				}
+			}
 			m.ToolCalls = append(m.ToolCalls, tc)
 		}
 	}
@@ -74,7 +85,13 @@ func stringOf(v any) string {
 		return ""
 	case string:
 		return v
-	default:
+	case bool, int64, float64, int:
 		return fmt.Sprint(v)
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return string(b)
 	}
 }

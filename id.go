@@ -15,10 +15,10 @@ type SpanID [8]byte
 func ParseTraceID(s string) (TraceID, error) {
 	var id TraceID
 	if len(s) != 32 {
-		return id, fmt.Errorf("%w: trace id %q: want 32 hex characters", ErrInvalid, clip(s))
+		return TraceID{}, fmt.Errorf("%w: trace id %q: want 32 hex characters", ErrInvalid, clip(s))
 	}
 	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		return id, fmt.Errorf("%w: trace id %q: not hex", ErrInvalid, clip(s))
+		return TraceID{}, fmt.Errorf("%w: trace id %q: not hex", ErrInvalid, clip(s))
 	}
 	if id.IsZero() {
 		return id, fmt.Errorf("%w: trace id is all zeros", ErrInvalid)
@@ -30,10 +30,10 @@ func ParseTraceID(s string) (TraceID, error) {
 func ParseSpanID(s string) (SpanID, error) {
 	var id SpanID
 	if len(s) != 16 {
-		return id, fmt.Errorf("%w: span id %q: want 16 hex characters", ErrInvalid, clip(s))
+		return SpanID{}, fmt.Errorf("%w: span id %q: want 16 hex characters", ErrInvalid, clip(s))
 	}
 	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		return id, fmt.Errorf("%w: span id %q: not hex", ErrInvalid, clip(s))
+		return SpanID{}, fmt.Errorf("%w: span id %q: not hex", ErrInvalid, clip(s))
 	}
 	return id, nil
 }

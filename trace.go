@@ -28,7 +28,7 @@ type Trace struct {
 }
 
 // Status derives the trace status from its spans: error when a root span
-// failed, degraded when any other span failed, ok otherwise. A trace whose
+// failed (Span.Failed), degraded when any other span failed, ok otherwise. A trace whose
 // root has not arrived is judged on the spans it has.
 func (t *Trace) Status() TraceStatus {
 	return StatusOf(t.Spans)
@@ -39,7 +39,7 @@ func StatusOf(spans []Span) TraceStatus {
 	st := TraceOK
 	for i := range spans {
 		s := &spans[i]
-		if s.Status == StatusError && s.IsRoot() {
+		if s.IsRoot() && s.Failed() {
 			return TraceError
 		}
 		if s.Failed() {

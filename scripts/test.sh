@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The whole test suite of loupe, set-up included: `make test` runs this, and
+# so does CI (.ci/run). On a fresh machine it installs what the tests need.
+#
+# Explicit opt-outs for local iteration (CI=true refuses them all):
+#   LOUPE_SKIP_FUZZ=1   skip the short fuzzing pass
+#   LOUPE_SKIP_RACE=1   run go test without -race
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${LOUPE_FUZZTIME:-8s}
+STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+if [[ "${CI:-}" == "true" ]]; then
+  for v in LOUPE_SKIP_FUZZ LOUPE_SKIP_RACE; do
+    if [[ -n "${!v:-}" ]]; then
+      echo "test.sh: $v is set, but CI never opts out of a suite" >&2
+      exit 2
+    fi
+  done
+fi
+
+log "set-up: toolchain and system packages"
+missing=()
+command -v gcc >/dev/null || missing+=(gcc)
+command -v g++ >/dev/null || missing+=(g++)
+if ((${#missing[@]})); then
+  echo "installing ${missing[*]} (cgo for the embedded DuckDB)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+go version
+go mod download
+
+log "format"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+if [[ -n "$unformatted" ]]; then
+  echo "gofmt needed on:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+log "go vet"
+go vet ./...
+
+log "staticcheck"
+go run "$STATICCHECK" ./...
+
+passed=0
+failed=0
+count() { # count go test package results in a log file
+  local p f
+  p=$(grep -cE '^ok[[:space:]]' "$1" || true)
+  f=$(grep -cE '^(FAIL|---[[:space:]]FAIL)[[:space:]]' "$1" || true)
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+log "go test"
+race=-race
+if [[ -n "${LOUPE_SKIP_RACE:-}" ]]; then
+  echo "OPT-OUT: LOUPE_SKIP_RACE is set: running without -race" >&2
+  race=
+fi
+out=$(mktemp)
+status=0
+go test $race -count=1 -timeout 20m ./... 2>&1 | tee "$out" || status=$?
+
+if [[ -n "${LOUPE_SKIP_FUZZ:-}" ]]; then
+  echo "OPT-OUT: LOUPE_SKIP_FUZZ is set: the fuzzing pass is skipped" >&2
+else
+  log "fuzz (each target for $FUZZTIME)"
+  while IFS=: read -r file name; do
+    pkg=./$(dirname "$file")
+    echo "fuzz $pkg $name" >&2
+    go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1 | tee -a "$out" | tail -n 3 || status=1
+  done < <(grep -rHoE --include='*_test.go' '^func (Fuzz[A-Za-z0-9_]+)' . | grep -v node_modules | sed -E 's/:func /:/' | sort -u)
+fi
+count "$out"
+
+echo
+echo "packages: $passed passed, $failed failed"
+rm -f "$out"
+exit "$status"
