@@ -1,0 +1,312 @@
+package otlp
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// parseJSON decodes one JSON value into string, int64 (integer literals that
+// fit), float64, bool, nil, []any or map[string]any. It is a small
+// allocation-lean decoder for the message bodies SDKs embed in attribute
+// strings: several times faster than encoding/json into an interface, which
+// matters because every chat span carries a few KB of them.
+func parseJSON(s string) (any, bool) {
+	p := jsonParser{s: s}
+	v, ok := p.value(0)
+	if !ok {
+		return nil, false
+	}
+	p.skip()
+	if p.i != len(p.s) {
+		return nil, false
+	}
+	return v, true
+}
+
+// maxJSONDepth bounds nesting so hostile input cannot exhaust the stack.
+const maxJSONDepth = 200
+
+type jsonParser struct {
+	s string
+	i int
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (p *jsonParser) skip() {
+	for p.i < len(p.s) && isSpace(p.s[p.i]) {
+		p.i++
+	}
+}
+
+func (p *jsonParser) value(depth int) (any, bool) {
+	if depth > maxJSONDepth {
+		return nil, false
+	}
+	p.skip()
+	if p.i >= len(p.s) {
+		return nil, false
+	}
+	switch c := p.s[p.i]; {
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		return p.array(depth)
+	case c == '"':
+		return p.str()
+	case c == 't':
+		return true, p.lit("true")
+	case c == 'f':
+		return false, p.lit("false")
+	case c == 'n':
+		return nil, p.lit("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	}
+	return nil, false
+}
+
+func (p *jsonParser) lit(w string) bool {
+	if len(p.s)-p.i >= len(w) && p.s[p.i:p.i+len(w)] == w {
+		p.i += len(w)
+		return true
+	}
+	return false
+}
+
+func (p *jsonParser) object(depth int) (any, bool) {
+	p.i++ // {
+	m := make(map[string]any, 4)
+	p.skip()
+	if p.i < len(p.s) && p.s[p.i] == '}' {
+		p.i++
+		return m, true
+	}
+	for {
+		p.skip()
+		if p.i >= len(p.s) || p.s[p.i] != '"' {
+			return nil, false
+		}
+		k, ok := p.str()
+		if !ok {
+			return nil, false
+		}
+		p.skip()
+		if p.i >= len(p.s) || p.s[p.i] != ':' {
+			return nil, false
+		}
+		p.i++
+		v, ok := p.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		m[k.(string)] = v
+		p.skip()
+		if p.i >= len(p.s) {
+			return nil, false
+		}
+		switch p.s[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return m, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func (p *jsonParser) array(depth int) (any, bool) {
+	p.i++ // [
+	a := make([]any, 0, 4)
+	p.skip()
+	if p.i < len(p.s) && p.s[p.i] == ']' {
+		p.i++
+		return a, true
+	}
+	for {
+		v, ok := p.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		a = append(a, v)
+		p.skip()
+		if p.i >= len(p.s) {
+			return nil, false
+		}
+		switch p.s[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return a, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func (p *jsonParser) number() (any, bool) {
+	start := p.i
+	isFloat := false
+	if p.s[p.i] == '-' {
+		p.i++
+	}
+	digits := func() int {
+		n := 0
+		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	intStart := p.i
+	n := digits()
+	if n == 0 || (n > 1 && p.s[intStart] == '0') {
+		return nil, false
+	}
+	if p.i < len(p.s) && p.s[p.i] == '.' {
+		isFloat = true
+		p.i++
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
+		isFloat = true
+		p.i++
+		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	lit := p.s[start:p.i]
+	if !isFloat {
+		if v, err := strconv.ParseInt(lit, 10, 64); err == nil {
+			return v, true
+		}
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil {
+		// Out of range: JSON allows it, float64 saturates.
+		if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
+			return nil, false
+		}
+	}
+	return f, true
+}
+
+// str decodes a string starting at the opening quote.
+func (p *jsonParser) str() (any, bool) {
+	p.i++ // "
+	start := p.i
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			v := p.s[start:p.i]
+			p.i++
+			return v, true
+		case c == '\\':
+			return p.slowStr(start)
+		case c < 0x20:
+			return nil, false
+		}
+		p.i++
+	}
+	return nil, false
+}
+
+// slowStr decodes a string with escapes; p.i is at the first backslash.
+func (p *jsonParser) slowStr(start int) (any, bool) {
+	b := make([]byte, 0, p.i-start+16)
+	b = append(b, p.s[start:p.i]...)
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(b), true
+		case c < 0x20:
+			return nil, false
+		case c != '\\':
+			b = append(b, c)
+			p.i++
+			continue
+		}
+		p.i++ // backslash
+		if p.i >= len(p.s) {
+			return nil, false
+		}
+		e := p.s[p.i]
+		p.i++
+		switch e {
+		case '"', '\\', '/':
+			b = append(b, e)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return nil, false
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if p.i+1 < len(p.s) && p.s[p.i] == '\\' && p.s[p.i+1] == 'u' {
+					save := p.i
+					p.i += 2
+					if x, ok := p.hex4(); ok {
+						r2 = x
+					} else {
+						return nil, false
+					}
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						b = utf8.AppendRune(b, d)
+						continue
+					}
+					p.i = save
+				}
+				b = utf8.AppendRune(b, utf8.RuneError)
+				continue
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+func (p *jsonParser) hex4() (rune, bool) {
+	if len(p.s)-p.i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(p.s[p.i : p.i+4]) {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	p.i += 4
+	return r, true
+}

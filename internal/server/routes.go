@@ -1,0 +1,40 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/loupehq/loupe"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// addRoutes lists the whole HTTP surface.
+func addRoutes(mux *http.ServeMux, log *slog.Logger, opts Options, ex *exporter, reader loupe.TraceReader) {
+	bufs := newBufferPool()
+	// OTLP/HTTP (https://opentelemetry.io/docs/specs/otlp/#otlphttp).
+	mux.Handle("POST /v1/traces", handleTraces(log, opts, ex, bufs))
+	mux.Handle("POST /v1/logs", handleLogs(log, opts, ex, bufs))
+	// JSON API.
+	mux.Handle("GET /api/v1/traces/{id}", handleTrace(log, reader))
+	// Operations.
+	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("GET /metrics", handleMetrics(log, opts))
+}
+
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+}
+
+func handleMetrics(log *slog.Logger, opts Options) http.Handler {
+	if opts.Gatherer == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "metrics are not enabled", http.StatusNotFound)
+		})
+	}
+	return promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError),
+	})
+}

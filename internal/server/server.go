@@ -1,0 +1,72 @@
+// Package server is loupe's network edge: the OTLP/HTTP and OTLP/gRPC
+// receivers, the JSON API, /healthz and /metrics. It decodes and normalizes
+// OTLP requests with internal/otlp and hands the spans to an Ingester, which
+// answers only once they are durable; it never imports a storage backend.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/loupehq/loupe"
+	"github.com/loupehq/loupe/internal/otlp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DefaultMaxBodyBytes is the OTLP body cap used when Options.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 16 << 20
+
+// Options configures the HTTP handler and the gRPC server. The zero value
+// means the defaults.
+type Options struct {
+	// MaxBodyBytes caps an OTLP/HTTP body, both as sent and after gzip
+	// decompression, and an OTLP/gRPC message. 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// DecodeOnly makes the OTLP receivers decode each request and
+	// acknowledge it without normalizing or storing anything: the
+	// benchmark ceiling of the ingest path.
+	DecodeOnly bool
+	// Logger receives errors (and the access log at debug level); nil
+	// discards.
+	Logger *slog.Logger
+	// Registerer, if non-nil, receives the server's metrics. New and
+	// NewGRPC may share one.
+	Registerer prometheus.Registerer
+	// Gatherer is served on GET /metrics; nil answers 404 there.
+	Gatherer prometheus.Gatherer
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Ingester accepts a batch and returns nil once it is durable. It must not
+// keep b after returning, except after returning a context error (the
+// server then does not reuse b). *ingest.Pipeline implements it.
+type Ingester interface {
+	Submit(ctx context.Context, b loupe.Batch) error
+}
+
+// New returns the HTTP handler serving POST /v1/traces, POST /v1/logs,
+// GET /api/v1/traces/{id}, GET /healthz and GET /metrics (see routes.go).
+// in must not be nil, nor norm unless DecodeOnly is set; reader may be nil,
+// and the trace API then answers 501.
+func New(opts Options, norm *otlp.Normalizer, in Ingester, reader loupe.TraceReader) http.Handler {
+	opts = opts.withDefaults()
+	log := opts.Logger.With("component", "server")
+	m := newMetrics(opts.Registerer)
+	ex := newExporter(opts, norm, in, m)
+	mux := http.NewServeMux()
+	addRoutes(mux, log, opts, ex, reader)
+	var h http.Handler = mux
+	h = recoverPanics(log, h)
+	h = observe(log, m, h)
+	return h
+}
