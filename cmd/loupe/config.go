@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+)
+
+// serveConfig is the configuration of `loupe serve`. Every field has a flag
+// and a LOUPE_* environment twin; a flag beats its twin, which beats the
+// default.
+type serveConfig struct {
+	Addr     string // HTTP listen address: OTLP/HTTP, JSON API, /healthz, /metrics
+	GRPCAddr string // OTLP/gRPC listen address
+	Data     string // data directory of the embedded store; unused with DecodeOnly
+
+	MaxBodyBytes      int64  // cap on an OTLP/HTTP body, before and after gzip; > 0
+	MaxAttributeBytes int    // cap on one attribute value; 0 = the normalizer's default
+	Prices            string // JSON file of price overrides; "" = built-in prices only
+	DecodeOnly        bool   // benchmark ceiling: decode and ack, store nothing
+	QueueSpans        int    // ingest queue capacity in spans+events; 0 = the pipeline's default
+
+	LogLevel slog.Level
+}
+
+// defaultServeConfig returns the configuration used when no flag or
+// environment variable says otherwise.
+func defaultServeConfig() serveConfig {
+	return serveConfig{
+		Addr:         "127.0.0.1:4318",
+		GRPCAddr:     "127.0.0.1:4317",
+		Data:         "./loupe-data",
+		MaxBodyBytes: 16 << 20,
+		LogLevel:     slog.LevelInfo,
+	}
+}
+
+// parseServeConfig parses the flags of `loupe serve`, fills unset flags from
+// their environment twins and validates the result. It returns flag.ErrHelp
+// (after printing the usage on stderr) for -h, and a *usageError for a bad
+// command line.
+func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	cfg := defaultServeConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "HTTP listen `address` (OTLP/HTTP, API, /healthz, /metrics)")
+	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "OTLP/gRPC listen `address`")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data `directory` of the embedded store")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest OTLP/HTTP request body, before and after gzip")
+	fs.IntVar(&cfg.MaxAttributeBytes, "max-attribute-bytes", cfg.MaxAttributeBytes, "largest attribute value (0: built-in limit)")
+	fs.StringVar(&cfg.Prices, "prices", cfg.Prices, "JSON `file` of model price overrides")
+	fs.BoolVar(&cfg.DecodeOnly, "decode-only", cfg.DecodeOnly, "decode OTLP requests and acknowledge them without storing anything (benchmark ceiling)")
+	fs.IntVar(&cfg.QueueSpans, "queue-spans", cfg.QueueSpans, "ingest queue capacity in spans and events (0: built-in default)")
+	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: loupe serve [flags]\n\n"+
+			"Receive OTLP traces and logs over HTTP and gRPC, store them and serve the API.\n"+
+			"Every flag has an environment twin, LOUPE_<FLAG> (e.g. --grpc-addr: LOUPE_GRPC_ADDR);\n"+
+			"a flag beats its twin.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+
+	// The flag package prints parse errors itself; run prints them once, with a hint.
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return cfg, err
+	case err != nil:
+		return cfg, &usageError{message: "serve: " + err.Error(), hint: "loupe serve -h"}
+	case fs.NArg() > 0:
+		return cfg, &usageError{message: fmt.Sprintf("serve takes no arguments, got %q", fs.Args()), hint: "loupe serve -h"}
+	}
+
+	if err := applyEnv(fs, getenv); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// applyEnv sets every flag not given on the command line from its
+// environment twin, when that is set and not empty.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		v := getenv(name)
+		if given[f.Name] || v == "" {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, &usageError{
+				message: fmt.Sprintf("environment variable %s=%q (--%s): %v", name, v, f.Name, err),
+				hint:    fmt.Sprintf("unset %s, or fix it (see loupe serve -h)", name),
+			})
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// envName returns the environment twin of a flag: max-body-bytes is
+// LOUPE_MAX_BODY_BYTES.
+func envName(flagName string) string {
+	return "LOUPE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Validate reports the first setting that cannot work, as a *usageError
+// naming the flag and a fix.
+func (c *serveConfig) Validate() error {
+	for _, a := range []struct{ flag, addr, example string }{
+		{"--addr", c.Addr, "127.0.0.1:4318"},
+		{"--grpc-addr", c.GRPCAddr, "127.0.0.1:4317"},
+	} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			return &usageError{message: fmt.Sprintf("%s %q: %v", a.flag, a.addr, err), hint: a.flag + " " + a.example}
+		}
+	}
+	if _, port, _ := net.SplitHostPort(c.Addr); c.Addr == c.GRPCAddr && port != "0" {
+		return &usageError{message: fmt.Sprintf("--addr and --grpc-addr are both %q", c.Addr), hint: "--addr 127.0.0.1:4318 --grpc-addr 127.0.0.1:4317"}
+	}
+	switch {
+	case c.Data == "" && !c.DecodeOnly:
+		return &usageError{message: "--data is empty", hint: "--data ./loupe-data"}
+	case c.MaxBodyBytes <= 0:
+		return &usageError{message: fmt.Sprintf("--max-body-bytes %d: must be positive", c.MaxBodyBytes), hint: "--max-body-bytes 16777216"}
+	case c.MaxAttributeBytes < 0:
+		return &usageError{message: fmt.Sprintf("--max-attribute-bytes %d: must not be negative", c.MaxAttributeBytes), hint: "--max-attribute-bytes 0 (built-in limit)"}
+	case c.QueueSpans < 0:
+		return &usageError{message: fmt.Sprintf("--queue-spans %d: must not be negative", c.QueueSpans), hint: "--queue-spans 0 (built-in default)"}
+	}
+	return nil
+}
+
+// isLoopback reports whether a listen address only accepts connections from
+// this machine. An empty host listens on every interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
