@@ -1,0 +1,198 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/loupehq/loupe"
+)
+
+// Queries of Trace. The three run in one transaction so that they see the
+// same snapshot: a write commits spans, payloads and events together.
+const (
+	selectTraceSpans = `SELECT span_id, parent_span_id, name, kind, otel_kind, start_ns, end_ns,
+	status, status_message, error_type, service, environment, deployment_id, tenant, route,
+	session_id, user_id, prompt_name, prompt_version_id, release_label, provider, request_model,
+	response_model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
+	reasoning_tokens, cost_usd, cost_source, finish_reason, tool_name, retrieval_index,
+	retrieval_count, params, documents, attributes, has_payload
+FROM spans WHERE trace_hi = ? AND trace_lo = ? AND project = ?`
+
+	selectTracePayloads = `SELECT span_id, body FROM payloads
+WHERE trace_hi = ? AND trace_lo = ? AND project = ?`
+
+	// rowid breaks ties in arrival order.
+	selectTraceEvents = `SELECT span_id, body FROM span_events
+WHERE trace_hi = ? AND trace_lo = ? AND project = ? ORDER BY time_ns, rowid`
+)
+
+// Trace returns every span of the trace in project, ordered by start time
+// then span id, with payloads decoded and separately-arrived events joined
+// (see loupe.Span.AttachEvent). Events whose span is not stored are
+// ignored. It returns an error wrapping loupe.ErrNotFound when the trace
+// has no span, and loupe.ErrClosed after Close.
+func (s *Store) Trace(ctx context.Context, project string, id loupe.TraceID) (*loupe.Trace, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("read trace %s: %w", id, loupe.ErrClosed)
+	}
+	t, err := s.trace(ctx, project, id)
+	if err != nil {
+		return nil, fmt.Errorf("read trace %s: %w", id, err)
+	}
+	return t, nil
+}
+
+func (s *Store) trace(ctx context.Context, project string, id loupe.TraceID) (*loupe.Trace, error) {
+	hi, lo := traceHalves(id)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() // read-only: nothing to commit
+
+	spans, withPayload, err := querySpans(ctx, tx, project, id, hi, lo)
+	if err != nil {
+		return nil, err
+	}
+	if len(spans) == 0 {
+		return nil, loupe.ErrNotFound
+	}
+	index := make(map[int64]int, len(spans)) // span id -> first span with it
+	for i := range spans {
+		k := spanKey(spans[i].SpanID)
+		if _, ok := index[k]; !ok {
+			index[k] = i
+		}
+	}
+	if withPayload {
+		if err := queryPayloads(ctx, tx, spans, index, project, hi, lo); err != nil {
+			return nil, err
+		}
+	}
+	if err := queryEvents(ctx, tx, spans, index, project, hi, lo); err != nil {
+		return nil, err
+	}
+	loupe.SortSpans(spans)
+	return &loupe.Trace{Project: project, TraceID: id, Spans: spans}, nil
+}
+
+func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceID, hi, lo int64) (spans []loupe.Span, withPayload bool, err error) {
+	rows, err := tx.QueryContext(ctx, selectTraceSpans, hi, lo, project)
+	if err != nil {
+		return nil, false, fmt.Errorf("query spans: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			sp                  loupe.Span
+			sid, parent         int64
+			start, end          int64
+			kind, status        string
+			params, docs, attrs sql.NullString
+			hasPayload          bool
+			u                   = &sp.Usage
+		)
+		err := rows.Scan(&sid, &parent, &sp.Name, &kind, &sp.OTelKind, &start, &end,
+			&status, &sp.StatusMessage, &sp.ErrorType, &sp.Service, &sp.Environment,
+			&sp.DeploymentID, &sp.Tenant, &sp.Route, &sp.SessionID, &sp.UserID,
+			&sp.PromptName, &sp.PromptVersionID, &sp.ReleaseLabel, &sp.Provider,
+			&sp.RequestModel, &sp.ResponseModel, &u.Input, &u.CacheRead, &u.CacheWrite,
+			&u.Output, &u.Reasoning, &sp.CostUSD, &sp.CostSource, &sp.FinishReason,
+			&sp.ToolName, &sp.RetrievalIndex, &sp.RetrievalCount, &params, &docs, &attrs,
+			&hasPayload)
+		if err != nil {
+			return nil, false, fmt.Errorf("scan span: %w", err)
+		}
+		sp.Project = project
+		sp.TraceID = id
+		sp.SpanID = spanIDOf(sid)
+		sp.ParentSpanID = spanIDOf(parent)
+		sp.Kind = loupe.Kind(kind)
+		sp.Status = loupe.Status(status)
+		sp.Start = time.Unix(0, start).UTC()
+		sp.End = time.Unix(0, end).UTC()
+		if params.Valid {
+			if err := decodeJSON(params.String, &sp.Params); err != nil {
+				return nil, false, fmt.Errorf("decode params of span %s: %w", sp.SpanID, err)
+			}
+		}
+		if docs.Valid {
+			if err := decodeJSON(docs.String, &sp.Documents); err != nil {
+				return nil, false, fmt.Errorf("decode documents of span %s: %w", sp.SpanID, err)
+			}
+		}
+		if attrs.Valid {
+			if sp.Attributes, err = decodeAttributes(attrs.String); err != nil {
+				return nil, false, fmt.Errorf("decode attributes of span %s: %w", sp.SpanID, err)
+			}
+		}
+		withPayload = withPayload || hasPayload
+		spans = append(spans, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("read spans: %w", err)
+	}
+	return spans, withPayload, nil
+}
+
+func queryPayloads(ctx context.Context, tx *sql.Tx, spans []loupe.Span, index map[int64]int, project string, hi, lo int64) error {
+	rows, err := tx.QueryContext(ctx, selectTracePayloads, hi, lo, project)
+	if err != nil {
+		return fmt.Errorf("query payloads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			sid  int64
+			body string
+		)
+		if err := rows.Scan(&sid, &body); err != nil {
+			return fmt.Errorf("scan payload: %w", err)
+		}
+		i, ok := index[sid]
+		if !ok {
+			continue
+		}
+		p, err := decodePayload(body)
+		if err != nil {
+			return fmt.Errorf("decode payload of span %s: %w", spans[i].SpanID, err)
+		}
+		spans[i].Payload = p
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read payloads: %w", err)
+	}
+	return nil
+}
+
+func queryEvents(ctx context.Context, tx *sql.Tx, spans []loupe.Span, index map[int64]int, project string, hi, lo int64) error {
+	rows, err := tx.QueryContext(ctx, selectTraceEvents, hi, lo, project)
+	if err != nil {
+		return fmt.Errorf("query events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			sid  int64
+			body string
+		)
+		if err := rows.Scan(&sid, &body); err != nil {
+			return fmt.Errorf("scan event: %w", err)
+		}
+		i, ok := index[sid]
+		if !ok {
+			continue // the span never arrived
+		}
+		var e loupe.Event
+		if err := decodeEvent(body, &e); err != nil {
+			return fmt.Errorf("decode event of span %s: %w", spans[i].SpanID, err)
+		}
+		spans[i].AttachEvent(e)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	return nil
+}

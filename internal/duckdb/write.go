@@ -1,0 +1,288 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/loupehq/loupe"
+)
+
+// Write stores every span and event of batches in one transaction: it
+// returns nil only after DuckDB committed it, which writes and fsyncs the
+// WAL, so the rows survive a crash. On error nothing is stored. Spans that
+// fail loupe.Span.Validate reject the whole call with loupe.ErrInvalid
+// before anything is written. A payload with nothing in it
+// (loupe.Payload.IsZero) is stored as none and reads back nil. Write calls
+// are serialized; it returns loupe.ErrClosed after Close.
+func (s *Store) Write(ctx context.Context, batches []loupe.Batch) error {
+	n := 0
+	for i := range batches {
+		for j := range batches[i].Spans {
+			if err := batches[i].Spans[j].Validate(); err != nil {
+				return fmt.Errorf("write spans: %w", err)
+			}
+		}
+		n += batches[i].Len()
+	}
+	if n == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return fmt.Errorf("write spans: %w", loupe.ErrClosed)
+	}
+	err := s.wconn.Raw(func(dc any) error {
+		conn, ok := dc.(driverConn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		return s.writeLocked(ctx, conn, batches)
+	})
+	if err != nil {
+		return fmt.Errorf("write %d spans and events: %w", n, err)
+	}
+	return nil
+}
+
+// driverConn is what the writer needs of the DuckDB driver connection.
+type driverConn interface {
+	driver.Conn
+	driver.ExecerContext
+}
+
+// writeLocked runs the write transaction on the writer connection.
+func (s *Store) writeLocked(ctx context.Context, conn driverConn, batches []loupe.Batch) (err error) {
+	if s.w == nil || s.w.conn != conn {
+		if s.w != nil {
+			s.w.close()
+		}
+		if s.w, err = newWriter(conn); err != nil {
+			s.w = nil
+			return err
+		}
+	}
+	w := s.w
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION", nil); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		// The appenders may hold rows of the failed transaction; drop them
+		// with the transaction and start afresh next time. A failed COMMIT
+		// has already rolled back, so ROLLBACK may fail: the write's own
+		// error is the one returned, cleanup trouble is only logged.
+		_, rbErr := conn.ExecContext(context.Background(), "ROLLBACK", nil)
+		if cerr := errors.Join(w.close(), rbErr); cerr != nil {
+			s.logger.Debug("write cleanup", "err", cerr)
+		}
+		s.w = nil
+	}()
+	for i := range batches {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b := &batches[i]
+		for j := range b.Spans {
+			if err := w.appendSpan(&b.Spans[j]); err != nil {
+				return err
+			}
+		}
+		for j := range b.Events {
+			if err := w.appendEvent(&b.Events[j]); err != nil {
+				return err
+			}
+		}
+	}
+	if cap(w.buf) > 1<<20 {
+		w.buf = nil // do not keep one huge payload's scratch space forever
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if s.beforeCommit != nil {
+		if err := s.beforeCommit(); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// COMMIT is not interruptible by ctx: an interrupted commit could be
+	// durable and still report an error, and the caller would write the
+	// spans twice.
+	if _, err := conn.ExecContext(context.Background(), "COMMIT", nil); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// writer holds the appenders of the writer connection, reused across
+// writes, and the scratch space of one row.
+type writer struct {
+	conn     driver.Conn
+	spans    *duckdb.Appender
+	payloads *duckdb.Appender
+	events   *duckdb.Appender
+
+	row []driver.Value // one row's values, reused
+	buf []byte         // JSON scratch of one row, reused
+}
+
+func newWriter(conn driver.Conn) (*writer, error) {
+	w := &writer{conn: conn, row: make([]driver.Value, 0, 48)}
+	var err error
+	if w.spans, err = duckdb.NewAppenderFromConn(conn, "", "spans"); err != nil {
+		return nil, fmt.Errorf("create spans appender: %w", err)
+	}
+	if w.payloads, err = duckdb.NewAppenderFromConn(conn, "", "payloads"); err != nil {
+		w.close()
+		return nil, fmt.Errorf("create payloads appender: %w", err)
+	}
+	if w.events, err = duckdb.NewAppenderFromConn(conn, "", "span_events"); err != nil {
+		w.close()
+		return nil, fmt.Errorf("create span_events appender: %w", err)
+	}
+	return w, nil
+}
+
+// flush hands every appended row to DuckDB (inside the open transaction).
+func (w *writer) flush() error {
+	for _, a := range []*duckdb.Appender{w.spans, w.payloads, w.events} {
+		if err := a.Flush(); err != nil {
+			return fmt.Errorf("flush appender: %w", err)
+		}
+	}
+	return nil
+}
+
+// close discards unflushed rows and releases the appenders.
+func (w *writer) close() error {
+	var errs []error
+	for _, a := range []*duckdb.Appender{w.spans, w.payloads, w.events} {
+		if a != nil {
+			// Clear first so that Close does not flush rows of a failed write.
+			errs = append(errs, a.Clear(), a.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// traceHalves returns the trace id's columns trace_hi and trace_lo.
+func traceHalves(id loupe.TraceID) (hi, lo int64) {
+	return int64(binary.BigEndian.Uint64(id[:8])), int64(binary.BigEndian.Uint64(id[8:]))
+}
+
+// spanKey returns the span id's column value; 0 for the zero id.
+func spanKey(id loupe.SpanID) int64 { return int64(binary.BigEndian.Uint64(id[:])) }
+
+func spanIDOf(k int64) (id loupe.SpanID) {
+	binary.BigEndian.PutUint64(id[:], uint64(k))
+	return id
+}
+
+func unixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// text returns s made valid UTF-8: DuckDB turns invalid VARCHARs into NULL,
+// which a NOT NULL column would reject, failing the whole group commit.
+func text(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// appendSpan appends s and, if it has one, its payload.
+func (w *writer) appendSpan(s *loupe.Span) error {
+	hi, lo := traceHalves(s.TraceID)
+	sid := spanKey(s.SpanID)
+	start := s.Start.UnixNano()
+	end := s.End.UnixNano()
+
+	// The JSON columns share w.buf; DuckDB copies each value during
+	// AppendRow, so the buffer is reused by the next row. A value sliced
+	// before buf grows keeps pointing at the old, unchanged array.
+	buf := w.buf[:0]
+	var params, docs, attrs driver.Value // nil is SQL NULL
+	var err error
+	if !s.Params.IsZero() {
+		n := len(buf)
+		buf = appendParams(buf, &s.Params)
+		params = buf[n:len(buf):len(buf)]
+	}
+	if len(s.Documents) > 0 {
+		n := len(buf)
+		buf = appendDocuments(buf, s.Documents)
+		docs = buf[n:len(buf):len(buf)]
+	}
+	if len(s.Attributes) > 0 {
+		n := len(buf)
+		if buf, err = appendMap(buf, s.Attributes); err != nil {
+			return fmt.Errorf("span %s attributes: %w", s.SpanID, err)
+		}
+		attrs = buf[n:len(buf):len(buf)]
+	}
+	hasPayload := !s.Payload.IsZero()
+
+	w.row = append(w.row[:0],
+		text(s.Project), hi, lo, sid, spanKey(s.ParentSpanID),
+		text(s.Name), string(s.Kind), text(s.OTelKind),
+		start, end, end-start,
+		string(s.Status), text(s.StatusMessage), text(s.ErrorType),
+		text(s.Service), text(s.Environment), text(s.DeploymentID), text(s.Tenant),
+		text(s.Route), text(s.SessionID), text(s.UserID),
+		text(s.PromptName), text(s.PromptVersionID), text(s.ReleaseLabel),
+		text(s.Provider), text(s.RequestModel), text(s.ResponseModel),
+		s.Usage.Input, s.Usage.CacheRead, s.Usage.CacheWrite, s.Usage.Output, s.Usage.Reasoning, s.Usage.Total(),
+		s.CostUSD, text(s.CostSource), text(s.FinishReason),
+		text(s.ToolName), text(s.RetrievalIndex), s.RetrievalCount,
+		params, docs, attrs, hasPayload,
+	)
+	err = w.spans.AppendRow(w.row...)
+	w.buf = buf
+	if err != nil {
+		return fmt.Errorf("append span %s: %w", s.SpanID, err)
+	}
+	if !hasPayload {
+		return nil
+	}
+	if buf, err = appendPayload(w.buf[:0], s.Payload); err != nil {
+		return fmt.Errorf("span %s payload: %w", s.SpanID, err)
+	}
+	w.buf = buf
+	w.row = append(w.row[:0], text(s.Project), hi, lo, sid, start, buf)
+	if err := w.payloads.AppendRow(w.row...); err != nil {
+		return fmt.Errorf("append payload of span %s: %w", s.SpanID, err)
+	}
+	return nil
+}
+
+// appendEvent appends one separately-arrived event.
+func (w *writer) appendEvent(e *loupe.SpanEvent) error {
+	hi, lo := traceHalves(e.TraceID)
+	buf, err := appendEvent(w.buf[:0], &e.Event)
+	if err != nil {
+		return fmt.Errorf("event of span %s: %w", e.SpanID, err)
+	}
+	w.buf = buf
+	w.row = append(w.row[:0], text(e.Project), hi, lo, spanKey(e.SpanID), unixNanos(e.Event.Time), buf)
+	if err := w.events.AppendRow(w.row...); err != nil {
+		return fmt.Errorf("append event of span %s: %w", e.SpanID, err)
+	}
+	return nil
+}
