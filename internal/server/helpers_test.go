@@ -214,3 +214,9 @@ const jsonTrace = `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.
 {"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b8","parentSpanId":"00f067aa0ba902b7","name":"chat gpt-4.1-mini","startTimeUnixNano":"1780506245100000000","endTimeUnixNano":"1780506245900000000",
  "attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.request.model","value":{"stringValue":"gpt-4.1-mini"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":"812"}}]}
 ]}]}]}`
+
+func httptestDo(h http.Handler, method, path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+	return rec
+}

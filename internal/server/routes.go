@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -16,9 +17,19 @@ func addRoutes(mux *http.ServeMux, log *slog.Logger, opts Options, ex *exporter,
 	mux.Handle("POST /v1/logs", handleLogs(log, opts, ex, bufs))
 	// JSON API.
 	mux.Handle("GET /api/v1/traces/{id}", handleTrace(log, reader))
+	mux.Handle("GET /api/v1/traces", handleSearch(log, reader))
+	mux.Handle("GET /api/v1/stats", handleStats(log, reader))
+	mux.Handle("/api/", handleAPINotFound(log))
 	// Operations.
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /metrics", handleMetrics(log, opts))
+}
+
+// handleAPINotFound answers any other path under /api/ with a JSON 404.
+func handleAPINotFound(log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, log, formatAPI, fmt.Errorf("no API endpoint %s %s: %w", r.Method, r.URL.Path, loupe.ErrNotFound))
+	})
 }
 
 func handleHealthz() http.Handler {

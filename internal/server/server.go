@@ -55,9 +55,11 @@ type Ingester interface {
 }
 
 // New returns the HTTP handler serving POST /v1/traces, POST /v1/logs,
-// GET /api/v1/traces/{id}, GET /healthz and GET /metrics (see routes.go).
+// GET /api/v1/traces/{id}, GET /api/v1/traces (search), GET /api/v1/stats,
+// GET /healthz and GET /metrics (see routes.go).
 // in must not be nil, nor norm unless DecodeOnly is set; reader may be nil,
-// and the trace API then answers 501.
+// and the trace API then answers 501. Search and stats are served when
+// reader also implements Searcher, and answer 501 otherwise.
 func New(opts Options, norm *otlp.Normalizer, in Ingester, reader loupe.TraceReader) http.Handler {
 	opts = opts.withDefaults()
 	log := opts.Logger.With("component", "server")
