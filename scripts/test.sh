@@ -41,11 +41,16 @@ if [[ -n "$unformatted" ]]; then
   exit 1
 fi
 
-log "go vet"
-go vet ./...
+# Two modules: the server (root) and the SDK (sdk/, its own go.mod so that
+# applications do not inherit the server's dependencies).
+MODULES=(. sdk)
 
-log "staticcheck"
-go run "$STATICCHECK" ./...
+for m in "${MODULES[@]}"; do
+  log "go vet ($m)"
+  (cd "$m" && go vet ./...)
+  log "staticcheck ($m)"
+  (cd "$m" && go run "$STATICCHECK" ./...)
+done
 
 passed=0
 failed=0
@@ -65,16 +70,20 @@ if [[ -n "${LOUPE_SKIP_RACE:-}" ]]; then
 fi
 out=$(mktemp)
 status=0
-go test $race -count=1 -timeout 20m ./... 2>&1 | tee "$out" || status=$?
+for m in "${MODULES[@]}"; do
+  (cd "$m" && go test $race -count=1 -timeout 20m ./...) 2>&1 | tee -a "$out" || status=1
+done
 
 if [[ -n "${LOUPE_SKIP_FUZZ:-}" ]]; then
   echo "OPT-OUT: LOUPE_SKIP_FUZZ is set: the fuzzing pass is skipped" >&2
 else
   log "fuzz (each target for $FUZZTIME)"
   while IFS=: read -r file name; do
-    pkg=./$(dirname "$file")
-    echo "fuzz $pkg $name" >&2
-    go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1 | tee -a "$out" | tail -n 3 || status=1
+    dir=$(dirname "$file")
+    mod=.
+    if [[ "$dir" == ./sdk || "$dir" == ./sdk/* ]]; then mod=sdk; dir=./${dir#./sdk/}; [[ "$dir" == ././sdk ]] && dir=.; fi
+    echo "fuzz $mod $dir $name" >&2
+    (cd "$mod" && go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$dir") 2>&1 | tee -a "$out" | tail -n 3 || status=1
   done < <(grep -rHoE --include='*_test.go' '^func (Fuzz[A-Za-z0-9_]+)' . | grep -v node_modules | sed -E 's/:func /:/' | sort -u)
 fi
 count "$out"

@@ -23,6 +23,7 @@ type serveConfig struct {
 	Prices            string // JSON file of price overrides; "" = built-in prices only
 	DecodeOnly        bool   // benchmark ceiling: decode and ack, store nothing
 	QueueSpans        int    // ingest queue capacity in spans+events; 0 = the pipeline's default
+	Demo              bool   // also run `loupe demo` against this server
 
 	LogLevel slog.Level
 }
@@ -54,6 +55,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&cfg.Prices, "prices", cfg.Prices, "JSON `file` of model price overrides")
 	fs.BoolVar(&cfg.DecodeOnly, "decode-only", cfg.DecodeOnly, "decode OTLP requests and acknowledge them without storing anything (benchmark ceiling)")
 	fs.IntVar(&cfg.QueueSpans, "queue-spans", cfg.QueueSpans, "ingest queue capacity in spans and events (0: built-in default)")
+	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "also feed this server demo traffic (2,000 traces, then a trickle)")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loupe serve [flags]\n\n"+
@@ -132,6 +134,8 @@ func (c *serveConfig) Validate() error {
 		return &usageError{message: fmt.Sprintf("--max-body-bytes %d: must be positive", c.MaxBodyBytes), hint: "--max-body-bytes 16777216"}
 	case c.MaxAttributeBytes < 0:
 		return &usageError{message: fmt.Sprintf("--max-attribute-bytes %d: must not be negative", c.MaxAttributeBytes), hint: "--max-attribute-bytes 0 (built-in limit)"}
+	case c.Demo && c.DecodeOnly:
+		return &usageError{message: "--demo needs storage, but --decode-only stores nothing", hint: "loupe serve --demo"}
 	case c.QueueSpans < 0:
 		return &usageError{message: fmt.Sprintf("--queue-spans %d: must not be negative", c.QueueSpans), hint: "--queue-spans 0 (built-in default)"}
 	}

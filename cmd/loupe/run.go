@@ -18,6 +18,11 @@ Usage:
 Commands:
 
 	serve     receive OTLP traces and logs, store them, serve the API
+	demo      send realistic traces of a simulated LLM support agent
+	traces    list traces that match a filter
+	show      print one trace as a timeline
+	stats     aggregate latency, errors, tokens and cost by field
+	tail      print new traces as they arrive
 	version   print the version
 	help      print this help
 
@@ -60,6 +65,16 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, _ 
 	switch cmd {
 	case "serve":
 		return runServe(ctx, args, getenv, stderr)
+	case "demo":
+		return runDemo(ctx, args, getenv, stderr)
+	case "traces":
+		return runTraces(ctx, args, getenv, stdout, stderr)
+	case "show":
+		return runShow(ctx, args, getenv, stdout, stderr)
+	case "stats":
+		return runStats(ctx, args, getenv, stdout, stderr)
+	case "tail":
+		return runTail(ctx, args, getenv, stdout, stderr)
 	case "version":
 		return runVersion(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -157,6 +157,11 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		}
 	}
 
+	stopDemo := func() {}
+	if cfg.Demo {
+		stopDemo = startDemo(ctx, httpLn.Addr().String(), logger)
+	}
+
 	pending := 2
 	var runErr error
 	select {
@@ -166,7 +171,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		pending--
 		logger.Error("receiver failed, shutting down", "err", runErr)
 	}
-	stop() // a second SIGINT or SIGTERM kills the process at once
+	stop()     // a second SIGINT or SIGTERM kills the process at once
+	stopDemo() // its last spans still reach the receivers
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
@@ -225,6 +231,9 @@ func loadPrices(file string) (*pricing.Table, error) {
 	}
 	return t, nil
 }
+
+// The store serves the search and stats API (server.Searcher).
+var _ server.Searcher = (*duckdb.Store)(nil)
 
 // storageOff stands in for the ingest pipeline under --decode-only, where
 // the server acknowledges requests without storing them and so never

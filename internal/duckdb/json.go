@@ -31,6 +31,13 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip 8 plain bytes at a time: most payload text needs no escape.
+		for i+8 <= len(s) && plain8(load8(s, i)) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -68,6 +75,24 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// load8 returns s[i:i+8] as a little-endian word.
+func load8(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// plain8 reports whether all 8 bytes of x are ASCII that JSON takes as is:
+// none is a control byte (< 0x20), '"', '\\' or non-ASCII (>= 0x80).
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	less := func(x uint64, n byte) uint64 { return (x - ones*uint64(n)) & ^x & highs } // some byte < n (bytes < 0x80)
+	if x&highs != 0 {
+		return false
+	}
+	return less(x, 0x20)|less(x^(ones*'"'), 1)|less(x^(ones*'\\'), 1) == 0
+}
+
 // appendFloat appends f so that it reads back as a float64 (see above).
 func appendFloat(b []byte, f float64) []byte {
 	switch {
@@ -80,7 +105,7 @@ func appendFloat(b []byte, f float64) []byte {
 	}
 	n := len(b)
 	b = strconv.AppendFloat(b, f, 'g', -1, 64)
-	if bytes.IndexAny(b[n:], ".eE") < 0 {
+	if !bytes.ContainsAny(b[n:], ".eE") {
 		b = append(b, '.', '0')
 	}
 	return b
@@ -431,9 +456,11 @@ func fixEvent(e *loupe.Event) {
 }
 
 // decodePayload decodes a payload written by appendPayload.
-func decodePayload(data string) (*loupe.Payload, error) {
+func decodePayload(data []byte) (*loupe.Payload, error) {
 	p := new(loupe.Payload)
-	if err := decodeJSON(data, p); err != nil {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	if err := d.Decode(p); err != nil {
 		return nil, err
 	}
 	for _, msgs := range [][]loupe.Message{p.Input, p.Output} {

@@ -7,21 +7,21 @@ import (
 	"time"
 
 	"github.com/loupehq/loupe"
+	"github.com/loupehq/loupe/internal/segment"
 )
 
-// Queries of Trace. The three run in one transaction so that they see the
-// same snapshot: a write commits spans, payloads and events together.
+// Queries of Trace. The two run in one transaction so that they see the
+// same snapshot: a write commits spans and events together. Payloads are
+// read from the segment log at the locations the span rows hold; they are
+// durable before the rows commit, and immutable.
 const (
 	selectTraceSpans = `SELECT span_id, parent_span_id, name, kind, otel_kind, start_ns, end_ns,
 	status, status_message, error_type, service, environment, deployment_id, tenant, route,
 	session_id, user_id, prompt_name, prompt_version_id, release_label, provider, request_model,
 	response_model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
 	reasoning_tokens, cost_usd, cost_source, finish_reason, tool_name, retrieval_index,
-	retrieval_count, params, documents, attributes, has_payload
+	retrieval_count, params, documents, attributes, payload_seg, payload_off, payload_idx
 FROM spans WHERE trace_hi = ? AND trace_lo = ? AND project = ?`
-
-	selectTracePayloads = `SELECT span_id, body FROM payloads
-WHERE trace_hi = ? AND trace_lo = ? AND project = ?`
 
 	// rowid breaks ties in arrival order.
 	selectTraceEvents = `SELECT span_id, body FROM span_events
@@ -52,7 +52,7 @@ func (s *Store) trace(ctx context.Context, project string, id loupe.TraceID) (*l
 	}
 	defer tx.Rollback() // read-only: nothing to commit
 
-	spans, withPayload, err := querySpans(ctx, tx, project, id, hi, lo)
+	spans, refs, err := querySpans(ctx, tx, project, id, hi, lo)
 	if err != nil {
 		return nil, err
 	}
@@ -66,10 +66,8 @@ func (s *Store) trace(ctx context.Context, project string, id loupe.TraceID) (*l
 			index[k] = i
 		}
 	}
-	if withPayload {
-		if err := queryPayloads(ctx, tx, spans, index, project, hi, lo); err != nil {
-			return nil, err
-		}
+	if err := s.readPayloads(spans, refs); err != nil {
+		return nil, err
 	}
 	if err := queryEvents(ctx, tx, spans, index, project, hi, lo); err != nil {
 		return nil, err
@@ -78,10 +76,16 @@ func (s *Store) trace(ctx context.Context, project string, id loupe.TraceID) (*l
 	return &loupe.Trace{Project: project, TraceID: id, Spans: spans}, nil
 }
 
-func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceID, hi, lo int64) (spans []loupe.Span, withPayload bool, err error) {
+// spanRef is the payload location of spans[span].
+type spanRef struct {
+	span int
+	ref  segment.Ref
+}
+
+func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceID, hi, lo int64) (spans []loupe.Span, refs []spanRef, err error) {
 	rows, err := tx.QueryContext(ctx, selectTraceSpans, hi, lo, project)
 	if err != nil {
-		return nil, false, fmt.Errorf("query spans: %w", err)
+		return nil, nil, fmt.Errorf("query spans: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -91,7 +95,7 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 			start, end          int64
 			kind, status        string
 			params, docs, attrs sql.NullString
-			hasPayload          bool
+			pseg, poff, pidx    sql.NullInt64
 			u                   = &sp.Usage
 		)
 		err := rows.Scan(&sid, &parent, &sp.Name, &kind, &sp.OTelKind, &start, &end,
@@ -101,9 +105,9 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 			&sp.RequestModel, &sp.ResponseModel, &u.Input, &u.CacheRead, &u.CacheWrite,
 			&u.Output, &u.Reasoning, &sp.CostUSD, &sp.CostSource, &sp.FinishReason,
 			&sp.ToolName, &sp.RetrievalIndex, &sp.RetrievalCount, &params, &docs, &attrs,
-			&hasPayload)
+			&pseg, &poff, &pidx)
 		if err != nil {
-			return nil, false, fmt.Errorf("scan span: %w", err)
+			return nil, nil, fmt.Errorf("scan span: %w", err)
 		}
 		sp.Project = project
 		sp.TraceID = id
@@ -115,54 +119,49 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 		sp.End = time.Unix(0, end).UTC()
 		if params.Valid {
 			if err := decodeJSON(params.String, &sp.Params); err != nil {
-				return nil, false, fmt.Errorf("decode params of span %s: %w", sp.SpanID, err)
+				return nil, nil, fmt.Errorf("decode params of span %s: %w", sp.SpanID, err)
 			}
 		}
 		if docs.Valid {
 			if err := decodeJSON(docs.String, &sp.Documents); err != nil {
-				return nil, false, fmt.Errorf("decode documents of span %s: %w", sp.SpanID, err)
+				return nil, nil, fmt.Errorf("decode documents of span %s: %w", sp.SpanID, err)
 			}
 		}
 		if attrs.Valid {
 			if sp.Attributes, err = decodeAttributes(attrs.String); err != nil {
-				return nil, false, fmt.Errorf("decode attributes of span %s: %w", sp.SpanID, err)
+				return nil, nil, fmt.Errorf("decode attributes of span %s: %w", sp.SpanID, err)
 			}
 		}
-		withPayload = withPayload || hasPayload
+		if pseg.Valid && poff.Valid && pidx.Valid {
+			refs = append(refs, spanRef{len(spans), segment.Ref{
+				Segment: uint32(pseg.Int64), Offset: uint64(poff.Int64), Index: uint32(pidx.Int64)}})
+		}
 		spans = append(spans, sp)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("read spans: %w", err)
+		return nil, nil, fmt.Errorf("read spans: %w", err)
 	}
-	return spans, withPayload, nil
+	return spans, refs, nil
 }
 
-func queryPayloads(ctx context.Context, tx *sql.Tx, spans []loupe.Span, index map[int64]int, project string, hi, lo int64) error {
-	rows, err := tx.QueryContext(ctx, selectTracePayloads, hi, lo, project)
+// readPayloads reads and decodes the payloads at refs into their spans.
+func (s *Store) readPayloads(spans []loupe.Span, refs []spanRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	locs := make([]segment.Ref, len(refs))
+	for i := range refs {
+		locs[i] = refs[i].ref
+	}
+	bodies, err := s.seg.Read(locs)
 	if err != nil {
-		return fmt.Errorf("query payloads: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			sid  int64
-			body string
-		)
-		if err := rows.Scan(&sid, &body); err != nil {
-			return fmt.Errorf("scan payload: %w", err)
-		}
-		i, ok := index[sid]
-		if !ok {
-			continue
-		}
-		p, err := decodePayload(body)
-		if err != nil {
-			return fmt.Errorf("decode payload of span %s: %w", spans[i].SpanID, err)
-		}
-		spans[i].Payload = p
-	}
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read payloads: %w", err)
+	}
+	for i, body := range bodies {
+		sp := &spans[refs[i].span]
+		if sp.Payload, err = decodePayload(body); err != nil {
+			return fmt.Errorf("decode payload of span %s: %w", sp.SpanID, err)
+		}
 	}
 	return nil
 }

@@ -2,9 +2,14 @@
 // loupe.TraceReader on one DuckDB database file in a data directory.
 //
 // Writes come from one writer goroutine (the ingest pipeline) and are group
-// commits of many requests: every Write appends its spans, payloads and
-// events with DuckDB appenders inside one transaction on a dedicated
-// connection, so it is all-or-nothing and durable once it returns nil.
+// commits of many requests. Payloads, most of the bytes, do not go to
+// DuckDB: every Write first appends the payloads of all its spans to the
+// segment log (internal/segment, Dir/payloads) as compressed frames and
+// fsyncs them, then appends the span rows (with each payload's location)
+// and events with DuckDB appenders inside one transaction on a dedicated
+// connection, so it is all-or-nothing for readers and durable once it
+// returns nil. A crash between the two leaves payload bytes that no span
+// row points to: harmless garbage, dropped with its segment by retention.
 // Reads run on a pool of other connections; DuckDB's MVCC lets them proceed
 // while a write is in progress.
 package duckdb
@@ -28,11 +33,15 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/loupehq/loupe"
+	"github.com/loupehq/loupe/internal/segment"
 )
 
 // FileName is the database file's name inside Options.Dir. DuckDB keeps its
 // write-ahead log beside it, in FileName + ".wal".
 const FileName = "loupe.duckdb"
+
+// PayloadDir is the segment log's directory inside Options.Dir.
+const PayloadDir = "payloads"
 
 // Defaults for the zero Options, sized for a 2-core machine that also runs
 // the ingest server.
@@ -71,6 +80,7 @@ type Store struct {
 	db     *sql.DB // read connections; also owns the DuckDB instance
 	path   string  // database file
 	logger *slog.Logger
+	seg    *segment.Log // payloads
 
 	// beforeCommit, when set (tests only), runs inside the write
 	// transaction after every row is appended; an error aborts the write.
@@ -131,8 +141,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	seg, err := segment.Open(filepath.Join(opts.Dir, PayloadDir), segment.Options{Logger: logger})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open payload log: %w", err)
+	}
+	s.seg = seg
 	wconn, err := db.Conn(ctx)
 	if err != nil {
+		seg.Close()
 		db.Close()
 		return nil, fmt.Errorf("open writer connection: %w", err)
 	}
@@ -241,7 +258,7 @@ func (s *Store) Close() error {
 		errs = append(errs, s.w.close())
 		s.w = nil
 	}
-	errs = append(errs, s.wconn.Close(), s.db.Close())
+	errs = append(errs, s.wconn.Close(), s.db.Close(), s.seg.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close duckdb store: %w", err)
 	}
@@ -249,9 +266,13 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// DiskBytes returns the bytes used by the database file and its WAL.
+// DiskBytes returns the bytes used by the database file, its WAL and the
+// payload segments.
 func (s *Store) DiskBytes() (int64, error) {
-	var n int64
+	n, err := s.seg.Size()
+	if err != nil {
+		return 0, fmt.Errorf("disk bytes: %w", err)
+	}
 	for _, p := range []string{s.path, s.path + ".wal"} {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {

@@ -13,9 +13,11 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/loupehq/loupe"
+	"github.com/loupehq/loupe/internal/segment"
 )
 
-// Write stores every span and event of batches in one transaction: it
+// Write stores every span and event of batches: it appends the payloads to
+// the segment log (fsynced), then the rows in one DuckDB transaction, and
 // returns nil only after DuckDB committed it, which writes and fsyncs the
 // WAL, so the rows survive a crash. On error nothing is stored. Spans that
 // fail loupe.Span.Validate reject the whole call with loupe.ErrInvalid
@@ -71,6 +73,15 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, batches []loup
 		}
 	}
 	w := s.w
+	// Payloads first: a span row must never point at payload bytes that
+	// are not durable yet.
+	refs, err := w.appendPayloads(s.seg, batches)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION", nil); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -94,7 +105,12 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, batches []loup
 		}
 		b := &batches[i]
 		for j := range b.Spans {
-			if err := w.appendSpan(&b.Spans[j]); err != nil {
+			sp := &b.Spans[j]
+			var ref *segment.Ref
+			if !sp.Payload.IsZero() {
+				ref, refs = &refs[0], refs[1:]
+			}
+			if err := w.appendSpan(sp, ref); err != nil {
 				return err
 			}
 		}
@@ -105,9 +121,12 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, batches []loup
 		}
 	}
 	if cap(w.buf) > 1<<20 {
-		w.buf = nil // do not keep one huge payload's scratch space forever
+		w.buf = nil // do not keep one huge row's scratch space forever
 	}
 	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := s.appendSearchRows(ctx, conn, batches); err != nil {
 		return err
 	}
 	if s.beforeCommit != nil {
@@ -128,15 +147,53 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, batches []loup
 }
 
 // writer holds the appenders of the writer connection, reused across
-// writes, and the scratch space of one row.
+// writes, and the scratch space of one row and of one write's payloads.
 type writer struct {
-	conn     driver.Conn
-	spans    *duckdb.Appender
-	payloads *duckdb.Appender
-	events   *duckdb.Appender
+	conn   driver.Conn
+	spans  *duckdb.Appender
+	events *duckdb.Appender
 
-	row []driver.Value // one row's values, reused
-	buf []byte         // JSON scratch of one row, reused
+	row  []driver.Value // one row's values, reused
+	buf  []byte         // JSON scratch of one row, reused
+	pbuf []byte         // payload JSON of one write, reused
+	pend []int          // end of each payload in pbuf
+	recs [][]byte       // the payloads, slices of pbuf
+}
+
+// appendPayloads marshals the payload of every span of batches that has one
+// (in order) and appends them to the segment log as one group commit; it
+// returns their refs in the same order.
+func (w *writer) appendPayloads(seg *segment.Log, batches []loupe.Batch) ([]segment.Ref, error) {
+	pbuf, pend := w.pbuf[:0], w.pend[:0]
+	for i := range batches {
+		for j := range batches[i].Spans {
+			sp := &batches[i].Spans[j]
+			if sp.Payload.IsZero() {
+				continue
+			}
+			var err error
+			if pbuf, err = appendPayload(pbuf, sp.Payload); err != nil {
+				return nil, fmt.Errorf("span %s payload: %w", sp.SpanID, err)
+			}
+			pend = append(pend, len(pbuf))
+		}
+	}
+	recs := w.recs[:0]
+	start := 0
+	for _, end := range pend {
+		recs = append(recs, pbuf[start:end:end])
+		start = end
+	}
+	refs, err := seg.Append(recs)
+	clear(recs) // do not pin pbuf's old arrays
+	w.pbuf, w.pend, w.recs = pbuf, pend, recs[:0]
+	if cap(w.pbuf) > 64<<20 {
+		w.pbuf = nil // do not keep a huge write's scratch space forever
+	}
+	if err != nil {
+		return nil, fmt.Errorf("append payloads: %w", err)
+	}
+	return refs, nil
 }
 
 func newWriter(conn driver.Conn) (*writer, error) {
@@ -144,10 +201,6 @@ func newWriter(conn driver.Conn) (*writer, error) {
 	var err error
 	if w.spans, err = duckdb.NewAppenderFromConn(conn, "", "spans"); err != nil {
 		return nil, fmt.Errorf("create spans appender: %w", err)
-	}
-	if w.payloads, err = duckdb.NewAppenderFromConn(conn, "", "payloads"); err != nil {
-		w.close()
-		return nil, fmt.Errorf("create payloads appender: %w", err)
 	}
 	if w.events, err = duckdb.NewAppenderFromConn(conn, "", "span_events"); err != nil {
 		w.close()
@@ -158,7 +211,7 @@ func newWriter(conn driver.Conn) (*writer, error) {
 
 // flush hands every appended row to DuckDB (inside the open transaction).
 func (w *writer) flush() error {
-	for _, a := range []*duckdb.Appender{w.spans, w.payloads, w.events} {
+	for _, a := range []*duckdb.Appender{w.spans, w.events} {
 		if err := a.Flush(); err != nil {
 			return fmt.Errorf("flush appender: %w", err)
 		}
@@ -169,7 +222,7 @@ func (w *writer) flush() error {
 // close discards unflushed rows and releases the appenders.
 func (w *writer) close() error {
 	var errs []error
-	for _, a := range []*duckdb.Appender{w.spans, w.payloads, w.events} {
+	for _, a := range []*duckdb.Appender{w.spans, w.events} {
 		if a != nil {
 			// Clear first so that Close does not flush rows of a failed write.
 			errs = append(errs, a.Clear(), a.Close())
@@ -207,8 +260,8 @@ func text(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// appendSpan appends s and, if it has one, its payload.
-func (w *writer) appendSpan(s *loupe.Span) error {
+// appendSpan appends s, whose payload is at ref (nil: none).
+func (w *writer) appendSpan(s *loupe.Span, ref *segment.Ref) error {
 	hi, lo := traceHalves(s.TraceID)
 	sid := spanKey(s.SpanID)
 	start := s.Start.UnixNano()
@@ -237,7 +290,10 @@ func (w *writer) appendSpan(s *loupe.Span) error {
 		}
 		attrs = buf[n:len(buf):len(buf)]
 	}
-	hasPayload := !s.Payload.IsZero()
+	var pseg, poff, pidx driver.Value // NULL without a payload
+	if ref != nil {
+		pseg, poff, pidx = int32(ref.Segment), int64(ref.Offset), int32(ref.Index)
+	}
 
 	w.row = append(w.row[:0],
 		text(s.Project), hi, lo, sid, spanKey(s.ParentSpanID),
@@ -251,23 +307,12 @@ func (w *writer) appendSpan(s *loupe.Span) error {
 		s.Usage.Input, s.Usage.CacheRead, s.Usage.CacheWrite, s.Usage.Output, s.Usage.Reasoning, s.Usage.Total(),
 		s.CostUSD, text(s.CostSource), text(s.FinishReason),
 		text(s.ToolName), text(s.RetrievalIndex), s.RetrievalCount,
-		params, docs, attrs, hasPayload,
+		params, docs, attrs, pseg, poff, pidx,
 	)
 	err = w.spans.AppendRow(w.row...)
 	w.buf = buf
 	if err != nil {
 		return fmt.Errorf("append span %s: %w", s.SpanID, err)
-	}
-	if !hasPayload {
-		return nil
-	}
-	if buf, err = appendPayload(w.buf[:0], s.Payload); err != nil {
-		return fmt.Errorf("span %s payload: %w", s.SpanID, err)
-	}
-	w.buf = buf
-	w.row = append(w.row[:0], text(s.Project), hi, lo, sid, start, buf)
-	if err := w.payloads.AppendRow(w.row...); err != nil {
-		return fmt.Errorf("append payload of span %s: %w", s.SpanID, err)
 	}
 	return nil
 }

@@ -48,18 +48,12 @@ CREATE TABLE spans (
     params             VARCHAR,          -- JSON object of loupe.Params
     documents          VARCHAR,          -- JSON array of loupe.Document (ids, scores)
     attributes         VARCHAR,          -- JSON object, typed numbers (see json.go)
-    has_payload        BOOLEAN NOT NULL
-);
-
--- Payloads live apart so that they can be stripped or expired on their own
--- and so that metadata scans never read them.
-CREATE TABLE payloads (
-    project  VARCHAR NOT NULL,
-    trace_hi BIGINT  NOT NULL,
-    trace_lo BIGINT  NOT NULL,
-    span_id  BIGINT  NOT NULL,
-    start_ns BIGINT  NOT NULL, -- the span's start, for time-based retention
-    body     VARCHAR NOT NULL  -- JSON of loupe.Payload
+    -- Where the span's payload (JSON of loupe.Payload) is in the segment
+    -- log (internal/segment, Dir/payloads): all three NULL when the span
+    -- has none.
+    payload_seg        INTEGER,
+    payload_off        BIGINT,
+    payload_idx        INTEGER
 );
 
 -- Events that arrived apart from their span (OTLP log records), joined to

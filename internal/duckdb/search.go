@@ -1,0 +1,386 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/loupehq/loupe"
+	"github.com/loupehq/loupe/internal/query"
+)
+
+// traceSlack widens the scans around a query's time range: a trace belongs
+// to the range by its start (its earliest span), and its other spans and
+// parts, which may start a little earlier (parts written later with early
+// spans) or later, are found within this margin. Spans further than that
+// from the range are not seen by a search.
+const traceSlack = 5 * time.Minute
+
+// appendSearchRows appends the search side rows of batches (trace_parts and
+// the full-text index, see migrations/0003_search.sql) on conn. The write
+// path must call it inside its transaction, after appending the spans and
+// before COMMIT, so that spans and their search rows commit together.
+func (s *Store) appendSearchRows(ctx context.Context, conn driver.Conn, batches []loupe.Batch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := appendTraceParts(conn, batches); err != nil {
+		return err
+	}
+	return appendFullText(conn, batches)
+}
+
+// part accumulates one trace's trace_parts row.
+type part struct {
+	project                    string
+	hi, lo                     int64
+	start, end                 int64
+	hasRoot, rootFailed        bool
+	name                       string
+	nameRank                   rank
+	spans, errors              int64
+	in, out, total             int64
+	cost                       float64
+	service, env, tenant       firstValue
+	session, prompt, promptVer firstValue
+	model                      string
+	modelStart                 int64
+}
+
+// rank orders spans for "first non-empty, root first": roots before other
+// spans, then earlier starts.
+type rank struct {
+	set   bool
+	root  bool
+	start int64
+}
+
+func (r rank) before(o rank) bool {
+	if !o.set {
+		return true
+	}
+	if r.root != o.root {
+		return r.root
+	}
+	return r.start < o.start
+}
+
+type firstValue struct {
+	v string
+	r rank
+}
+
+func (f *firstValue) offer(v string, r rank) {
+	if v != "" && r.before(f.r) {
+		f.v, f.r = v, r
+	}
+}
+
+type partKey struct {
+	project string
+	id      loupe.TraceID
+}
+
+// buildTraceParts returns one part per (project, trace) of batches, in
+// first-seen order.
+func buildTraceParts(batches []loupe.Batch) []*part {
+	index := map[partKey]*part{}
+	var parts []*part
+	for i := range batches {
+		for j := range batches[i].Spans {
+			sp := &batches[i].Spans[j]
+			k := partKey{sp.Project, sp.TraceID}
+			p := index[k]
+			start, end := sp.Start.UnixNano(), sp.End.UnixNano()
+			if p == nil {
+				hi, lo := traceHalves(sp.TraceID)
+				p = &part{project: text(sp.Project), hi: hi, lo: lo, start: start, end: end}
+				index[k] = p
+				parts = append(parts, p)
+			}
+			p.start = min(p.start, start)
+			p.end = max(p.end, end)
+			r := rank{set: true, root: sp.IsRoot(), start: start}
+			failed := sp.Failed()
+			if r.root {
+				p.hasRoot = true
+				p.rootFailed = p.rootFailed || failed
+			}
+			if r.before(p.nameRank) {
+				p.name, p.nameRank = text(sp.Name), r
+			}
+			p.spans++
+			if failed {
+				p.errors++
+			}
+			p.in += sp.Usage.Input
+			p.out += sp.Usage.Output
+			p.total += sp.Usage.Total()
+			p.cost += sp.CostUSD
+			p.service.offer(sp.Service, r)
+			p.env.offer(sp.Environment, r)
+			p.tenant.offer(sp.Tenant, r)
+			p.session.offer(sp.SessionID, r)
+			p.prompt.offer(sp.PromptName, r)
+			p.promptVer.offer(sp.PromptVersionID, r)
+			if sp.Kind == loupe.KindLLM {
+				m := sp.ResponseModel
+				if m == "" {
+					m = sp.RequestModel
+				}
+				if m != "" && (p.model == "" || start < p.modelStart) {
+					p.model, p.modelStart = text(m), start
+				}
+			}
+		}
+	}
+	return parts
+}
+
+func appendTraceParts(conn driver.Conn, batches []loupe.Batch) (err error) {
+	parts := buildTraceParts(batches)
+	if len(parts) == 0 {
+		return nil
+	}
+	a, err := duckdb.NewAppenderFromConn(conn, "", "trace_parts")
+	if err != nil {
+		return fmt.Errorf("create trace_parts appender: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			a.Clear()
+		}
+		if cerr := a.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("flush trace_parts: %w", cerr)
+		}
+	}()
+	row := make([]driver.Value, 0, 22)
+	for _, p := range parts {
+		row = append(row[:0], p.project, p.hi, p.lo, p.start, p.end, p.hasRoot, p.rootFailed, p.name,
+			p.spans, p.errors, p.in, p.out, p.total, p.cost,
+			text(p.service.v), text(p.env.v), text(p.tenant.v), text(p.session.v),
+			text(p.prompt.v), text(p.promptVer.v), p.model, p.modelStart)
+		if err := a.AppendRow(row...); err != nil {
+			return fmt.Errorf("append trace part: %w", err)
+		}
+	}
+	return nil
+}
+
+// traceAggSQL aggregates the trace_parts rows of FROM-clause source (which
+// must expose the trace_parts columns) into one row per trace, named as the
+// trace.* fields' columns plus the summary fields.
+const traceAggSQL = `SELECT trace_hi, trace_lo,
+	min(start_ns) AS start_ns,
+	max(end_ns) - min(start_ns) AS duration_ns,
+	coalesce(arg_min(name, start_ns) FILTER (WHERE has_root), arg_min(name, start_ns)) AS name,
+	CASE WHEN bool_or(root_failed) THEN 'error' WHEN sum(error_count) > 0 THEN 'degraded' ELSE 'ok' END AS status,
+	sum(span_count)::BIGINT AS span_count,
+	sum(error_count)::BIGINT AS error_count,
+	sum(input_tokens)::BIGINT AS input_tokens,
+	sum(output_tokens)::BIGINT AS output_tokens,
+	sum(total_tokens)::BIGINT AS total_tokens,
+	sum(cost_usd) AS cost_usd,
+	` + firstCols + `
+	coalesce(arg_min(model, model_start_ns) FILTER (WHERE model <> ''), '') AS model
+FROM %s
+GROUP BY trace_hi, trace_lo
+HAVING min(start_ns) >= ? AND min(start_ns) < ?`
+
+// firstCols picks the root part's value, else the earliest non-empty one.
+const firstCols = `coalesce(arg_min(service, start_ns) FILTER (WHERE has_root AND service <> ''), arg_min(service, start_ns) FILTER (WHERE service <> ''), '') AS service,
+	coalesce(arg_min(environment, start_ns) FILTER (WHERE has_root AND environment <> ''), arg_min(environment, start_ns) FILTER (WHERE environment <> ''), '') AS environment,
+	coalesce(arg_min(tenant, start_ns) FILTER (WHERE has_root AND tenant <> ''), arg_min(tenant, start_ns) FILTER (WHERE tenant <> ''), '') AS tenant,
+	coalesce(arg_min(session_id, start_ns) FILTER (WHERE has_root AND session_id <> ''), arg_min(session_id, start_ns) FILTER (WHERE session_id <> ''), '') AS session_id,
+	coalesce(arg_min(prompt_name, start_ns) FILTER (WHERE has_root AND prompt_name <> ''), arg_min(prompt_name, start_ns) FILTER (WHERE prompt_name <> ''), '') AS prompt_name,
+	coalesce(arg_min(prompt_version_id, start_ns) FILTER (WHERE has_root AND prompt_version_id <> ''), arg_min(prompt_version_id, start_ns) FILTER (WHERE prompt_version_id <> ''), '') AS prompt_version_id,`
+
+// window is a validated time range in unix nanoseconds, [from, to).
+type window struct{ from, to int64 }
+
+// checkRange validates and clamps a request's time range.
+func checkRange(from, to time.Time, notes *[]string) (window, error) {
+	if from.IsZero() || to.IsZero() {
+		return window{}, fmt.Errorf("%w: a time range (from and to) is required", loupe.ErrInvalid)
+	}
+	if !to.After(from) {
+		return window{}, fmt.Errorf("%w: time range is empty: to must be after from", loupe.ErrInvalid)
+	}
+	if to.Sub(from) > query.MaxRange {
+		from = to.Add(-query.MaxRange)
+		*notes = append(*notes, fmt.Sprintf("time range clamped to the last %s before to (from %s)",
+			query.MaxRange, from.UTC().Format(time.RFC3339)))
+	}
+	return window{from.UnixNano(), to.UnixNano()}, nil
+}
+
+// plan is a compiled filter with the SQL that selects matching traces.
+type plan struct {
+	ctes []string // WITH entries
+	args []any
+}
+
+// tracePlan builds the CTEs t (one aggregate row per trace starting in w,
+// restricted to traces with a span satisfying the filter when there is
+// one) for project and filter. filter is the compiled span-row expression.
+func tracePlan(project string, w window, filter string, fargs []any, usesTrace, hasFilter bool) plan {
+	lo, hi := w.from-int64(traceSlack), w.to+int64(traceSlack)
+	var p plan
+	spansWhere := `s.project = ? AND s.start_ns >= ? AND s.start_ns < ? AND ` + filter
+	switch {
+	case !hasFilter:
+		p.ctes = append(p.ctes, "t AS ("+fmt.Sprintf(traceAggSQL,
+			`trace_parts WHERE project = ? AND start_ns >= ? AND start_ns < ?`)+")")
+		p.args = append(p.args, project, lo, hi, w.from, w.to)
+	case !usesTrace:
+		p.ctes = append(p.ctes, `hits AS (SELECT DISTINCT s.trace_hi, s.trace_lo FROM spans s WHERE `+spansWhere+`)`)
+		p.args = append(p.args, project, lo, hi)
+		p.args = append(p.args, fargs...)
+		p.ctes = append(p.ctes, "t AS ("+fmt.Sprintf(traceAggSQL,
+			`(SELECT p.* FROM trace_parts p SEMI JOIN hits h ON p.trace_hi = h.trace_hi AND p.trace_lo = h.trace_lo
+			WHERE p.project = ? AND p.start_ns >= ? AND p.start_ns < ?) p`)+")")
+		p.args = append(p.args, project, lo, hi, w.from, w.to)
+	default:
+		p.ctes = append(p.ctes, "tall AS ("+fmt.Sprintf(traceAggSQL,
+			`trace_parts WHERE project = ? AND start_ns >= ? AND start_ns < ?`)+")")
+		p.args = append(p.args, project, lo, hi, w.from, w.to)
+		p.ctes = append(p.ctes, `hits AS (SELECT DISTINCT s.trace_hi, s.trace_lo FROM spans s
+			JOIN tall t ON s.trace_hi = t.trace_hi AND s.trace_lo = t.trace_lo WHERE `+spansWhere+`)`)
+		p.args = append(p.args, project, lo, hi)
+		p.args = append(p.args, fargs...)
+		p.ctes = append(p.ctes, `t AS (SELECT tall.* FROM tall SEMI JOIN hits h ON tall.trace_hi = h.trace_hi AND tall.trace_lo = h.trace_lo)`)
+	}
+	return p
+}
+
+func (p plan) with() string { return "WITH " + strings.Join(p.ctes, ",\n") + "\n" }
+
+// cursor is the position after the last trace of a page.
+type cursor struct{ start, hi, lo int64 }
+
+func (c cursor) String() string {
+	var b [24]byte
+	binary.BigEndian.PutUint64(b[0:], uint64(c.start))
+	binary.BigEndian.PutUint64(b[8:], uint64(c.hi))
+	binary.BigEndian.PutUint64(b[16:], uint64(c.lo))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func parseCursor(s string) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 24 {
+		return cursor{}, fmt.Errorf("%w: malformed cursor", loupe.ErrInvalid)
+	}
+	return cursor{int64(binary.BigEndian.Uint64(b[0:])), int64(binary.BigEndian.Uint64(b[8:])),
+		int64(binary.BigEndian.Uint64(b[16:]))}, nil
+}
+
+// SearchTraces returns one page of the traces of q.Project that start in
+// [q.From, q.To) and match q.Filter (see query.TraceSearch and compile.go
+// for the semantics), newest first by (start, trace id). Paging is by
+// keyset: the cursor holds the last trace's (start, id), so traces that
+// arrive between pages never shift or repeat rows of later pages. A limit
+// above query.MaxLimit or a range above query.MaxRange is clamped, with a
+// note. Bad filters, ranges and cursors return errors wrapping
+// loupe.ErrInvalid.
+func (s *Store) SearchTraces(ctx context.Context, q query.TraceSearch) (*loupe.TracePage, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("search traces: %w", loupe.ErrClosed)
+	}
+	page, err := s.searchTraces(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("search traces: %w", err)
+	}
+	return page, nil
+}
+
+func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.TracePage, error) {
+	page := &loupe.TracePage{Traces: []loupe.TraceSummary{}}
+	w, err := checkRange(q.From, q.To, &page.Notes)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = query.DefaultLimit
+	case limit > query.MaxLimit:
+		limit = query.MaxLimit
+		page.Notes = append(page.Notes, fmt.Sprintf("limit clamped to %d", query.MaxLimit))
+	}
+	var cur *cursor
+	if q.Cursor != "" {
+		c, err := parseCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		cur = &c
+	}
+	ft := &fullText{s: s, ctx: ctx, project: q.Project, w: w}
+	filter, fargs, usesTrace, err := compileFilter(q.Filter, ft.match)
+	if err != nil {
+		return nil, err
+	}
+	page.Notes = append(page.Notes, ft.notes...)
+	p := tracePlan(q.Project, w, filter, fargs, usesTrace, q.Filter != nil)
+
+	var b strings.Builder
+	b.WriteString(p.with())
+	b.WriteString(`SELECT trace_hi, trace_lo, start_ns, duration_ns, name, status, span_count, service,
+	environment, tenant, session_id, prompt_name, prompt_version_id, model, input_tokens, output_tokens,
+	cost_usd, error_count FROM t`)
+	args := p.args
+	if cur != nil {
+		b.WriteString(` WHERE (start_ns < ? OR (start_ns = ? AND (trace_hi < ? OR (trace_hi = ? AND trace_lo < ?))))`)
+		args = append(args, cur.start, cur.start, cur.hi, cur.hi, cur.lo)
+	}
+	b.WriteString(` ORDER BY start_ns DESC, trace_hi DESC, trace_lo DESC LIMIT ?`)
+	args = append(args, limit+1)
+
+	rows, err := s.db.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("query traces: %w", err)
+	}
+	defer rows.Close()
+	var last cursor
+	for rows.Next() {
+		var (
+			t          loupe.TraceSummary
+			hi, lo     int64
+			start, dur int64
+			status     string
+		)
+		if err := rows.Scan(&hi, &lo, &start, &dur, &t.Name, &status, &t.SpanCount, &t.Service,
+			&t.Environment, &t.Tenant, &t.SessionID, &t.PromptName, &t.PromptVersionID, &t.Model,
+			&t.InputTokens, &t.OutputTokens, &t.CostUSD, &t.ErrorCount); err != nil {
+			return nil, fmt.Errorf("scan trace: %w", err)
+		}
+		if len(page.Traces) == limit {
+			page.Next = last.String()
+			break
+		}
+		t.Project = q.Project
+		t.TraceID = traceIDOf(hi, lo)
+		t.Start = time.Unix(0, start).UTC()
+		t.Duration = float64(dur) / 1e6
+		t.Status = loupe.TraceStatus(status)
+		page.Traces = append(page.Traces, t)
+		last = cursor{start, hi, lo}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read traces: %w", err)
+	}
+	return page, nil
+}
+
+func traceIDOf(hi, lo int64) (id loupe.TraceID) {
+	binary.BigEndian.PutUint64(id[:8], uint64(hi))
+	binary.BigEndian.PutUint64(id[8:], uint64(lo))
+	return id
+}
