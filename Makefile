@@ -3,9 +3,9 @@ GO ?= go
 
 .PHONY: run test build check vet bench-ingest clean
 
-## run: build and start loupe on 127.0.0.1:4318 (HTTP, UI, API) and :4317 (gRPC)
+## run: start loupe on 127.0.0.1:4318 (HTTP: OTLP, API) and :4317 (gRPC), fed with demo traffic
 run:
-	$(GO) run ./cmd/loupe serve
+	$(GO) run ./cmd/loupe serve --demo
 
 ## test: the whole suite, set-up included (what CI runs)
 test:

@@ -83,7 +83,15 @@ else
     mod=.
     if [[ "$dir" == ./sdk || "$dir" == ./sdk/* ]]; then mod=sdk; dir=./${dir#./sdk/}; [[ "$dir" == ././sdk ]] && dir=.; fi
     echo "fuzz $mod $dir $name" >&2
-    (cd "$mod" && go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$dir") 2>&1 | tee -a "$out" | tail -n 3 || status=1
+    flog=$(mktemp)
+    if (cd "$mod" && go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$dir") >"$flog" 2>&1; then
+      tail -n 2 "$flog"
+    else
+      status=1
+      grep -v 'fuzz: elapsed' "$flog" | tail -n 60
+    fi
+    cat "$flog" >>"$out"
+    rm -f "$flog"
   done < <(grep -rHoE --include='*_test.go' '^func (Fuzz[A-Za-z0-9_]+)' . | grep -v node_modules | sed -E 's/:func /:/' | sort -u)
 fi
 count "$out"
