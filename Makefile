@@ -1,7 +1,7 @@
 # loupe — the README's two commands are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test build check vet bench-ingest clean
+.PHONY: run test build check vet bench-ingest bench-query clean
 
 ## run: start loupe on 127.0.0.1:4318 (HTTP: OTLP, API) and :4317 (gRPC), fed with demo traffic
 run:
@@ -27,3 +27,7 @@ bench-ingest:
 
 clean:
 	rm -rf bin bench/bin loupe-data
+
+## bench-query: query latencies at 1M and 10M stored spans (writes bench/results/)
+bench-query:
+	./bench/query.sh

@@ -82,7 +82,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/loupe-query.XXXXXX")
 data="$work/data"
 logfile="$work/server.log"
 server_pid=""
+child_pid="" # the running loadgen or querybench
 cleanup() {
+	if [[ -n "$child_pid" ]] && kill -0 "$child_pid" 2>/dev/null; then
+		kill -TERM "$child_pid" 2>/dev/null || true
+		wait "$child_pid" 2>/dev/null || true
+	fi
 	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
 		kill -TERM "$server_pid" 2>/dev/null || true
 		wait "$server_pid" 2>/dev/null || true
@@ -95,6 +100,18 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# run_child CMD...: runs a tool in the background and waits for it, so that
+# INT/TERM reach the traps at once (bash defers traps until a foreground
+# child exits); cleanup stops it.
+run_child() {
+	"$@" &
+	child_pid=$!
+	local rc=0
+	wait "$child_pid" || rc=$?
+	child_pid=""
+	return "$rc"
+}
 
 # start_server CMD... starts the server in the background, sets server_pid,
 # and waits until it logs "listening" (or dies, or 120 s pass).
@@ -147,11 +164,62 @@ progress() {
 		{ print > "/dev/stderr" }'
 }
 
+# write_results: (re)writes $out from the levels measured so far and the
+# markdown table to $table.
+write_results() {
+	local cpu_model commit
+	cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
+	commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [[ -n "$(git status --porcelain 2>/dev/null | head -1)" ]]; then commit="$commit (dirty tree)"; fi
+	jq -s --arg cmd "$COMMAND" --arg date "$date_tag" --arg nproc "$(nproc)" --arg cpu "$cpu_model" \
+	--arg go "$(go version)" --arg kernel "$(uname -sr)" --arg commit "$commit" \
+	--argjson k "$K" --argjson warmup "$WARMUP" --argjson traces "$TRACES" --argjson conc "$CONCURRENCY" --argjson seed "$SEED" '
+	{date: $date, command: $cmd, commit: $commit,
+	 machine: {nproc: ($nproc|tonumber), cpu: $cpu, go: $go, kernel: $kernel},
+	 settings: {k: $k, warmup: $warmup, traces_per_request: $traces, load_concurrency: $conc, seed: $seed},
+	 levels: (. as $ls | [range(0; length) as $i | $ls[$i] |
+	   .disk_ratio = (([$ls[0:$i+1][].load.bytes_acked] | add) as $b | if $b > 0 then .disk_bytes / $b else null end)])}
+	' "$levels_file" >"$out"
+
+	jq -r '
+	def n0: if . == null then "–" else (. | floor | tostring) end;
+	def n2: if . == null then "–" else ((. * 100 | round) / 100 | tostring) end;
+	def mib: if . == null then "–" else ((. / 1048576 * 10 | round) / 10 | tostring) + " MiB" end;
+	def pct: if . == null then "–" else ((. * 1000 | round) / 10 | tostring) + "%" end;
+	def res: (if .pass == null then "–" elif .pass then "pass" else "**FAIL**" end)
+	         + (if .errors > 0 then " (\(.errors) errors)" else "" end)
+	         + (if .wrong then " (wrong answer: \(.wrong))" else "" end);
+	def lat(f): if .iterations == 0 then "–" else (f | n2) end;
+	"### Query latency, standard workload (\(.date))",
+	"",
+	"Command: `\(.command)` (commit \(.commit))  ",
+	"Machine: \(.machine.nproc) CPUs (`nproc`), \(.machine.cpu), \(.machine.kernel), \(.machine.go)  ",
+	"Method: one `loupe serve --data` on loopback loaded by bench/bin/loadgen (\(.settings.load_concurrency) concurrent requests of \(.settings.traces_per_request) traces of 12 spans, trace timestamps = load time); per level, after the load and with no ingest running, bench/bin/querybench sends each query \(.settings.k) times after \(.settings.warmup) warm-ups, one at a time, over HTTP; latency = request sent to answer fully read. p99 is nearest-rank (with K=50 it is the maximum). A 1-minute load average well above 1 means other processes shared the 2 CPUs during the measurement.",
+	"",
+	"| spans stored | query | p50 ms | p99 ms | max ms | target (ms) | result | returned |",
+	"|---:|---|---:|---:|---:|---|---|---:|",
+	(.levels[] | . as $l | .queries[] |
+	  "| \($l.level) | \(.name) | \(lat(.p50_ms)) | \(lat(.p99_ms)) | \(lat(.max_ms)) | \([.targets[]? | "\(.stat) ≤ \(.ms)"] | join(", ")) | \(res) | \(.returned) |"),
+	"",
+	"| spans stored | acked by loadgen | server counts (spans / traces, 24 h) | load spans/s | load time s | throttled | disk | disk / OTLP bytes | RSS after queries | peak RSS | load avg before / after queries |",
+	"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+	(.levels[] | "| \(.level) | \(.stored_spans_acked) | \(.server_counts.spans) / \(.server_counts.traces) | \(.load.spans_per_sec|n0) | \(.load.seconds|n2) | \(.load.throttled) | \(.disk_bytes|mib) | \(.disk_ratio|pct) | \(.rss_mib_after_queries|n0) MiB | \(.peak_rss_mib|n0) MiB | \(.loadavg_during_queries | map(n2) | join(" / ")) |"),
+	"",
+	"Queries (vocabulary from the workload pool of \(.levels[0].vocabulary.pool_traces) distinct traces, seed \(.settings.seed)):",
+	(.levels[0].queries[] | "- `\(.name)`: \(.description)" + (if .expect then "; expected matches: \(.expect)" else "" end) + "."),
+	(.levels[] | . as $l | .queries[] | select(.first_error or ((.notes // []) | length > 0)) |
+	  "- level \($l.level) `\(.name)`: " + ([(.notes // [])[], (if .first_error then "first error: \(.first_error)" else empty end)] | join("; ")))
+' "$out" >"$table"
+}
+
 log "starting $LOUPE_BIN serve --data $data on 127.0.0.1:$PORT"
 # shellcheck disable=SC2086 # LOUPE_ARGS is a list of flags
 start_server "$LOUPE_BIN" serve --addr "127.0.0.1:$PORT" --grpc-addr "127.0.0.1:$GRPC_PORT" --data "$data" $LOUPE_ARGS
 endpoint="http://127.0.0.1:$PORT"
 
+date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)
+out="bench/results/query-$date_tag.json"
+table="$work/table.md"
 levels_file="$work/levels.jsonl"
 : >"$levels_file"
 data_from=$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%S.%NZ)
@@ -168,7 +236,7 @@ for level in $LEVELS; do
 		reqs=$(((need + spans_per_req - 1) / spans_per_req))
 		log "level $level: loading $need spans ($reqs requests of $TRACES traces, concurrency $CONCURRENCY, attempt $attempt)"
 		result="$work/loadgen-$level-$attempt.json"
-		if ! bench/bin/loadgen -endpoint "$endpoint" -duration "${LOAD_TIMEOUT}s" -max-requests "$reqs" \
+		if ! run_child bench/bin/loadgen -endpoint "$endpoint" -duration "${LOAD_TIMEOUT}s" -max-requests "$reqs" \
 			-concurrency "$CONCURRENCY" -traces-per-request "$TRACES" -seed "$SEED" -variants "$VARIANTS" -json \
 			>"$result" 2> >(progress "$level" "$loaded"); then
 			die "loadgen failed"
@@ -194,7 +262,7 @@ for level in $LEVELS; do
 
 	log "level $level: querybench (K=$K after $WARMUP warm-ups per query)"
 	qb="$work/querybench-$level.json"
-	if ! bench/bin/querybench -endpoint "$endpoint" -k "$K" -warmup "$WARMUP" -seed "$SEED" -variants "$VARIANTS" \
+	if ! run_child bench/bin/querybench -endpoint "$endpoint" -k "$K" -warmup "$WARMUP" -seed "$SEED" -variants "$VARIANTS" \
 		-traces-per-request "$TRACES" -level "$level" -data-from "$data_from" -data-to "$data_to" \
 		-budget "$BUDGET" -json >"$qb"; then
 		die "querybench failed"
@@ -217,8 +285,11 @@ for level in $LEVELS; do
 		 disk_bytes: $disk,
 		 rss_mib_after_load: ($rss_loaded / 1024), rss_mib_after_queries: ($rss_after / 1024), peak_rss_mib: ($hwm / 1024),
 		 server_counts: {spans: $qb[0].stored_spans, traces: $qb[0].stored_traces},
+		 loadavg_during_queries: [$qb[0].loadavg_before, $qb[0].loadavg_after],
 		 vocabulary: $qb[0].vocabulary, queries: $qb[0].queries}' "$loads" >>"$levels_file"
 	log "level $level: disk $disk B, RSS $((rss_after / 1024)) MiB (peak $((hwm / 1024)) MiB)"
+	write_results
+	log "wrote $out (levels so far)"
 done
 
 log "stopping the server"
@@ -231,48 +302,6 @@ server_pid=""
 	tail -20 "$logfile" >&2
 }
 
-date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)
-out="bench/results/query-$date_tag.json"
-cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n "$(git status --porcelain 2>/dev/null | head -1)" ]]; then commit="$commit (dirty tree)"; fi
-jq -s --arg cmd "$COMMAND" --arg date "$date_tag" --arg nproc "$(nproc)" --arg cpu "$cpu_model" \
-	--arg go "$(go version)" --arg kernel "$(uname -sr)" --arg commit "$commit" \
-	--argjson k "$K" --argjson warmup "$WARMUP" --argjson traces "$TRACES" --argjson conc "$CONCURRENCY" --argjson seed "$SEED" '
-	{date: $date, command: $cmd, commit: $commit,
-	 machine: {nproc: ($nproc|tonumber), cpu: $cpu, go: $go, kernel: $kernel},
-	 settings: {k: $k, warmup: $warmup, traces_per_request: $traces, load_concurrency: $conc, seed: $seed},
-	 levels: (. as $ls | [range(0; length) as $i | $ls[$i] |
-	   .disk_ratio = (([$ls[0:$i+1][].load.bytes_acked] | add) as $b | if $b > 0 then .disk_bytes / $b else null end)])}
-	' "$levels_file" >"$out"
+write_results
 log "wrote $out"
-
-jq -r '
-	def n0: if . == null then "–" else (. | floor | tostring) end;
-	def n2: if . == null then "–" else ((. * 100 | round) / 100 | tostring) end;
-	def mib: if . == null then "–" else ((. / 1048576 * 10 | round) / 10 | tostring) + " MiB" end;
-	def pct: if . == null then "–" else ((. * 1000 | round) / 10 | tostring) + "%" end;
-	def res: (if .pass == null then "–" elif .pass then "pass" else "**FAIL**" end)
-	         + (if .errors > 0 then " (\(.errors) errors)" else "" end)
-	         + (if .wrong then " (wrong answer: \(.wrong))" else "" end);
-	def lat(f): if .iterations == 0 then "–" else (f | n2) end;
-	"### Query latency, standard workload (\(.date))",
-	"",
-	"Command: `\(.command)` (commit \(.commit))  ",
-	"Machine: \(.machine.nproc) CPUs (`nproc`), \(.machine.cpu), \(.machine.kernel), \(.machine.go)  ",
-	"Method: one `loupe serve --data` on loopback loaded by bench/bin/loadgen (\(.settings.load_concurrency) concurrent requests of \(.settings.traces_per_request) traces of 12 spans, trace timestamps = load time); per level, after the load and with no ingest running, bench/bin/querybench sends each query \(.settings.k) times after \(.settings.warmup) warm-ups, one at a time, over HTTP; latency = request sent to answer fully read. p99 is nearest-rank (with K=50 it is the maximum).",
-	"",
-	"| spans stored | query | p50 ms | p99 ms | max ms | target (ms) | result | returned |",
-	"|---:|---|---:|---:|---:|---|---|---:|",
-	(.levels[] | . as $l | .queries[] |
-	  "| \($l.level) | \(.name) | \(lat(.p50_ms)) | \(lat(.p99_ms)) | \(lat(.max_ms)) | \([.targets[]? | "\(.stat) ≤ \(.ms)"] | join(", ")) | \(res) | \(.returned) |"),
-	"",
-	"| spans stored | acked by loadgen | server counts (spans / traces, 24 h) | load spans/s | load time s | throttled | disk | disk / OTLP bytes | RSS after queries | peak RSS |",
-	"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-	(.levels[] | "| \(.level) | \(.stored_spans_acked) | \(.server_counts.spans) / \(.server_counts.traces) | \(.load.spans_per_sec|n0) | \(.load.seconds|n2) | \(.load.throttled) | \(.disk_bytes|mib) | \(.disk_ratio|pct) | \(.rss_mib_after_queries|n0) MiB | \(.peak_rss_mib|n0) MiB |"),
-	"",
-	"Queries (vocabulary from the workload pool of \(.levels[0].vocabulary.pool_traces) distinct traces, seed \(.settings.seed)):",
-	(.levels[0].queries[] | "- `\(.name)`: \(.description)" + (if .expect then "; expected matches: \(.expect)" else "" end) + "."),
-	(.levels[] | . as $l | .queries[] | select(.first_error or ((.notes // []) | length > 0)) |
-	  "- level \($l.level) `\(.name)`: " + ([(.notes // [])[], (if .first_error then "first error: \(.first_error)" else empty end)] | join("; ")))
-' "$out"
+cat "$table"

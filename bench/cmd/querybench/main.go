@@ -195,6 +195,24 @@ type Result struct {
 	Vocabulary   Vocabulary    `json:"vocabulary"`
 	Queries      []QueryResult `json:"queries"`
 	Seconds      float64       `json:"seconds"`
+	// LoadAvg is the machine's 1-minute load average (/proc/loadavg) before
+	// and after the queries: anything well above 1 means other processes
+	// competed for the CPUs while querybench measured. -1 if unknown.
+	LoadAvgBefore float64 `json:"loadavg_before"`
+	LoadAvgAfter  float64 `json:"loadavg_after"`
+}
+
+// loadAvg returns the 1-minute load average, -1 if unknown.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	var l float64
+	if _, err := fmt.Sscan(string(b), &l); err != nil {
+		return -1
+	}
+	return l
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -217,7 +235,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := &client{base: cfg.endpoint, http: &http.Client{Transport: transport, Timeout: cfg.timeout}}
 
 	res := Result{Endpoint: cfg.endpoint, Level: cfg.level, Date: begin.UTC(), K: cfg.k, Warmup: cfg.warmup, Vocabulary: voc,
-		StoredSpans: -1, StoredTraces: -1}
+		StoredSpans: -1, StoredTraces: -1, LoadAvgBefore: loadAvg()}
 	if !cfg.dataFrom.IsZero() {
 		res.DataFrom = &cfg.dataFrom
 		if cfg.dataTo.IsZero() {
@@ -271,6 +289,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		res.Queries = append(res.Queries, qr)
 	}
 	res.Seconds = time.Since(begin).Seconds()
+	res.LoadAvgAfter = loadAvg()
 	if cfg.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -178,6 +179,9 @@ func TestRunMeasuresEveryQuery(t *testing.T) {
 
 	if got, want := r.StoredSpans, int64(14400); got != want {
 		t.Errorf("StoredSpans = %d, want %d", got, want)
+	}
+	if _, err := os.Stat("/proc/loadavg"); err == nil && (r.LoadAvgBefore < 0 || r.LoadAvgAfter < 0) {
+		t.Errorf("load averages %v, %v: want both read from /proc/loadavg", r.LoadAvgBefore, r.LoadAvgAfter)
 	}
 	if got, want := r.StoredTraces, int64(1200); got != want {
 		t.Errorf("StoredTraces = %d, want %d", got, want)
