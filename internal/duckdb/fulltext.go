@@ -1,12 +1,17 @@
 package duckdb
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
 	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
+	"math"
+	"math/bits"
 	"slices"
+	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,13 +22,19 @@ import (
 )
 
 // Full-text search over payloads. Payload bodies live outside DuckDB, so
-// the write path indexes their words: per Write call and project, one
-// fts_blocks row lists the indexed span ids, and one fts_postings row per
-// distinct (word hash, side) lists the ordinals of the spans holding it.
+// the write path indexes their words in the same transaction as the spans
+// (migrations/0003_search.sql): per Write call and project, one fts_blocks
+// row lists the indexed span ids (a block holds at most ftsBlockSpans
+// spans; more make several blocks), and a few fts_postings rows hold, for
+// every distinct word of the block, the ordinals of the spans holding it and
+// on which sides. Each postings row covers a contiguous range of word hashes
+// [tok_lo, tok_hi] of one block (rows are cut at about ftsRowBytes), so a
+// lookup reads one small row per block and word.
 //
 // Words are maximal runs of letters and digits, lowercased, at least
 // minTokenLen bytes, not in the stopword list, at most maxTokensPerSide
-// distinct per span and side; a word is its 64-bit FNV-1a hash.
+// distinct per span and side; a word is a 64-bit hash of its bytes
+// (wordHash).
 //
 // Precision: input contains "refund delayed" matches the spans whose input
 // side holds every word of the phrase (any order, anywhere), as whole
@@ -32,6 +43,19 @@ import (
 // negligible. Sides: input = input messages, input value, tool arguments,
 // retrieval query; output = output messages, output value, tool result;
 // payload = those plus document texts and events.
+//
+// Indexing cost: the workload, like real traffic, repeats long strings
+// (system prompts, retrieved documents, earlier turns of a conversation), so
+// within a block every distinct string is tokenized once: its list of
+// distinct words, resolved to the block's word table, is cached under the
+// string's 64-bit maphash (with its length; a collision, about 2^-64 per
+// pair of strings, would index one string's words for the other). Spans
+// then only mark the words of each string in flat arrays.
+//
+// Queries walk the blocks newest first (see fullText.lookup) and stop once
+// they hold enough candidate spans for a page; the caller then narrows the
+// search to the part of the time range the walk covered, and deepens when
+// the page comes out short.
 
 const (
 	minTokenLen      = 2
@@ -40,9 +64,19 @@ const (
 	// ftsMaxSpans bounds the candidate spans of one full-text condition;
 	// beyond it the newest blocks win and the answer carries a note.
 	ftsMaxSpans = 200_000
+	// ftsBlockSpans bounds the spans of one block (ordinals fit in 28 bits
+	// of a posting entry with room to spare).
+	ftsBlockSpans = 1 << 16
+	// ftsRowBytes is the size at which a postings row is cut: a lookup
+	// reads one such row per block and word.
+	ftsRowBytes = 4 << 10
+	// ftsFormat is the version byte that starts every postings blob.
+	ftsFormat = 1
+	// ftsCacheMin is the shortest string whose tokens are cached.
+	ftsCacheMin = 24
 )
 
-// Sides of the payload text.
+// Sides of the payload text, as bits of a posting entry's side mask.
 const (
 	sideInput = iota
 	sideOutput
@@ -59,210 +93,486 @@ func isStopword(w string) bool {
 	return false
 }
 
-// tokenizer splits text into word hashes, reusing its scratch space.
-type tokenizer struct {
-	word []byte
+// tokenizer splits text into word hashes.
+type tokenizer struct{}
+
+// wordHasher hashes one word's lowercased bytes as they stream in: they are
+// packed 8 to a 64-bit chunk, and chunks are mixed with one multiply each,
+// so that the per-byte work is a shift and an or.
+type wordHasher struct {
+	h, acc uint64
+	k, n   int // bytes in acc, bytes in the word
+}
+
+const (
+	hashK1 = 0x9E3779B97F4A7C15
+	hashK2 = 0xC2B2AE3D27D4EB4F
+)
+
+func (w *wordHasher) add(c byte) {
+	w.acc |= uint64(c) << (8 * w.k)
+	w.n++
+	if w.k++; w.k == 8 {
+		w.h = bits.RotateLeft64((w.h^w.acc)*hashK1, 29) * hashK2
+		w.acc, w.k = 0, 0
+	}
+}
+
+// sum returns the word's hash (murmur3's finalizer over the mixed chunks
+// and the length).
+func (w *wordHasher) sum() uint64 {
+	h := bits.RotateLeft64((w.h^w.acc)*hashK1, 29)*hashK2 ^ uint64(w.n)
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// wordHash returns the token of a lowercased word.
+func wordHash(b []byte) uint64 {
+	var w wordHasher
+	for _, c := range b {
+		w.add(c)
+	}
+	return w.sum()
 }
 
 // appendTokens appends the hashes of the words of s to dst.
-func (z *tokenizer) appendTokens(dst []uint64, s string) []uint64 {
-	w := z.word[:0]
+func (tokenizer) appendTokens(dst []uint64, s string) []uint64 {
+	var w wordHasher
 	flush := func() {
-		if len(w) >= minTokenLen && len(w) <= maxTokenLen && !isStopword(string(w)) {
-			dst = append(dst, fnv64(w))
+		if w.n >= minTokenLen && w.n <= maxTokenLen {
+			stop := false
+			if w.n <= 4 {
+				var b [8]byte
+				binary.LittleEndian.PutUint64(b[:], w.acc)
+				stop = isStopword(string(b[:w.n]))
+			}
+			if !stop {
+				dst = append(dst, w.sum())
+			}
 		}
-		w = w[:0]
+		w = wordHasher{}
 	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
+			i++
 			switch {
 			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-				w = append(w, c)
 			case 'A' <= c && c <= 'Z':
-				w = append(w, c+'a'-'A')
+				c += 'a' - 'A'
 			default:
-				flush()
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		i += n
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			w = utf8.AppendRune(w, unicode.ToLower(r))
-		} else {
-			flush()
-		}
-	}
-	flush()
-	z.word = w
-	return dst
-}
-
-func fnv64(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
-}
-
-// posting is one (token, side) posting list under construction.
-type posting struct {
-	token uint64
-	side  int8
-	last  int64 // last ordinal appended, -1 for none
-	buf   []byte
-}
-
-// ftsBlock is the index of one project's spans of one Write call.
-type ftsBlock struct {
-	project            string
-	minStart, maxStart int64
-	spans              []byte // span ids, 8 bytes each
-	n                  int64
-	postings           map[[2]uint64]*posting
-	order              []*posting
-}
-
-// ftsBuilder builds the blocks of one Write call.
-type ftsBuilder struct {
-	z      tokenizer
-	toks   []uint64
-	cache  map[string][]uint64 // tokens of long strings seen in this call
-	blocks map[string]*ftsBlock
-	order  []*ftsBlock
-}
-
-func newFTSBuilder() *ftsBuilder {
-	return &ftsBuilder{cache: map[string][]uint64{}, blocks: map[string]*ftsBlock{}}
-}
-
-// tokens appends the tokens of s, caching those of long, repeated strings
-// (system prompts, retrieved documents).
-func (b *ftsBuilder) tokens(dst []uint64, s string) []uint64 {
-	if len(s) < 256 {
-		return b.z.appendTokens(dst, s)
-	}
-	if t, ok := b.cache[s]; ok {
-		return append(dst, t...)
-	}
-	n := len(dst)
-	dst = b.z.appendTokens(dst, s)
-	if len(b.cache) < 4096 {
-		b.cache[s] = slices.Clone(dst[n:])
-	}
-	return dst
-}
-
-// sideTokens appends the tokens of the payload text on side.
-func (b *ftsBuilder) sideTokens(dst []uint64, p *loupe.Payload, side int) []uint64 {
-	msgs := func(ms []loupe.Message) {
-		for i := range ms {
-			m := &ms[i]
-			dst = b.tokens(dst, m.Content)
-			for _, tc := range m.ToolCalls {
-				dst = b.tokens(dst, tc.Name)
-				dst = b.tokens(dst, tc.Arguments)
-			}
-			for _, part := range m.Parts {
-				if t, ok := part["content"].(string); ok {
-					dst = b.tokens(dst, t)
+				if w.n > 0 {
+					flush()
 				}
-				if t, ok := part["text"].(string); ok {
-					dst = b.tokens(dst, t)
-				}
-			}
-		}
-	}
-	switch side {
-	case sideInput:
-		msgs(p.Input)
-		dst = b.tokens(dst, p.InputValue)
-		dst = b.tokens(dst, p.ToolArguments)
-		dst = b.tokens(dst, p.Query)
-	case sideOutput:
-		msgs(p.Output)
-		dst = b.tokens(dst, p.OutputValue)
-		dst = b.tokens(dst, p.ToolResult)
-	case sideOther:
-		for _, d := range p.Documents {
-			dst = b.tokens(dst, d.Content)
-		}
-		for _, e := range p.Events {
-			dst = b.tokens(dst, e.Name)
-			if t, ok := e.Body.(string); ok {
-				dst = b.tokens(dst, t)
-			}
-			for _, v := range e.Attributes {
-				if t, ok := v.(string); ok {
-					dst = b.tokens(dst, t)
-				}
-			}
-		}
-	}
-	return dst
-}
-
-// add indexes the payload of sp.
-func (b *ftsBuilder) add(sp *loupe.Span) {
-	if sp.Payload.IsZero() {
-		return
-	}
-	blk := b.blocks[sp.Project]
-	start := sp.Start.UnixNano()
-	if blk == nil {
-		blk = &ftsBlock{project: text(sp.Project), minStart: start, maxStart: start, postings: map[[2]uint64]*posting{}}
-		b.blocks[sp.Project] = blk
-		b.order = append(b.order, blk)
-	}
-	blk.minStart = min(blk.minStart, start)
-	blk.maxStart = max(blk.maxStart, start)
-	ord := blk.n
-	blk.n++
-	blk.spans = binary.BigEndian.AppendUint64(blk.spans, uint64(spanKey(sp.SpanID)))
-	for side := range numSides {
-		b.toks = b.sideTokens(b.toks[:0], sp.Payload, side)
-		distinct := 0
-		for _, t := range b.toks {
-			k := [2]uint64{t, uint64(side)}
-			p := blk.postings[k]
-			if p == nil {
-				p = &posting{token: t, side: int8(side), last: -1}
-				blk.postings[k] = p
-				blk.order = append(blk.order, p)
-			}
-			if p.last == ord {
 				continue
 			}
-			if distinct == maxTokensPerSide {
-				break
+			w.add(c)
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			if w.n > 0 {
+				flush()
 			}
-			distinct++
-			p.buf = binary.AppendUvarint(p.buf, uint64(ord-p.last))
-			p.last = ord
+			continue
+		}
+		var buf [utf8.UTFMax]byte
+		for _, c := range utf8.AppendRune(buf[:0], unicode.ToLower(r)) {
+			w.add(c)
 		}
 	}
+	if w.n > 0 {
+		flush()
+	}
+	return dst
+}
+
+// ftsIndexer builds the full-text rows of a Write call, one block at a
+// time. Its tables are reset, not freed, between blocks.
+type ftsIndexer struct {
+	z    tokenizer
+	seed maphash.Seed
+	toks []uint64 // scratch: tokens of one string
+
+	// The current block.
+	project            string
+	minStart, maxStart int64
+	spans              []byte // span ids, 8 bytes big-endian each
+	n                  int32  // spans in the block
+	lastID             int64  // the previous block's id
+
+	// The block's words: an open-addressing table from token to entry+1,
+	// and per entry its token, the last ordinal that holds it and that
+	// ordinal's index in pairs.
+	slots  []uint32
+	shift  uint
+	tokens []uint64
+	last   []int32
+	pos    []int32
+	stamp  []uint32 // string seq that last listed the entry (dedupe)
+	seq    uint32
+	// pairs holds one entry<<32 | ordinal<<3 | side mask per distinct
+	// (span, word), in ordinal order.
+	pairs []uint64
+	sideN [numSides]int // distinct words of the current span per side
+
+	// String cache: open-addressing table from maphash to ref+1; a ref's
+	// distinct entries are arena[off : off+cnt].
+	cslots []uint32
+	cshift uint
+	crefs  []cacheRef
+	arena  []uint32
+
+	// Flush scratch.
+	order  []uint32
+	start  []uint32
+	sorted []uint32
+	dir    []uint64 // tokens of the current row
+	ends   []uint32 // their end offsets in post
+	post   []byte
+	blob   []byte
+	bounds []rowBounds
+	rowBuf []ftsRow
+}
+
+type cacheRef struct {
+	hash     uint64
+	n        int // the string's length
+	off, cnt uint32
+}
+
+func newFTSIndexer() *ftsIndexer {
+	return &ftsIndexer{seed: maphash.MakeSeed()}
+}
+
+// tableShift is the shift that maps a 64-bit hash to a table of 2^bits slots.
+func tableShift(size int) uint { return uint(64 - bitsLen(size-1)) }
+
+func bitsLen(x int) int {
+	n := 0
+	for ; x > 0; x >>= 1 {
+		n++
+	}
+	return n
+}
+
+const fibMul = 0x9E3779B97F4A7C15
+
+// reset starts a new block for project.
+func (ix *ftsIndexer) reset(project string, start int64) {
+	ix.project = project
+	ix.minStart, ix.maxStart = start, start
+	ix.spans = ix.spans[:0]
+	ix.n = 0
+	if ix.slots == nil {
+		ix.slots = make([]uint32, 1<<12)
+		ix.shift = tableShift(len(ix.slots))
+		ix.cslots = make([]uint32, 1<<10)
+		ix.cshift = tableShift(len(ix.cslots))
+	} else {
+		clear(ix.slots)
+		clear(ix.cslots)
+	}
+	ix.tokens, ix.last, ix.pos, ix.stamp = ix.tokens[:0], ix.last[:0], ix.pos[:0], ix.stamp[:0]
+	ix.pairs = ix.pairs[:0]
+	ix.crefs, ix.arena = ix.crefs[:0], ix.arena[:0]
+}
+
+// entry returns the block's entry of token, adding it if new.
+func (ix *ftsIndexer) entry(tok uint64) uint32 {
+	mask := uint64(len(ix.slots) - 1)
+	for i := (tok * fibMul) >> ix.shift; ; i = (i + 1) & mask {
+		s := ix.slots[i]
+		if s == 0 {
+			e := uint32(len(ix.tokens))
+			ix.tokens = append(ix.tokens, tok)
+			ix.last = append(ix.last, -1)
+			ix.pos = append(ix.pos, 0)
+			ix.stamp = append(ix.stamp, 0)
+			ix.slots[i] = e + 1
+			if 2*len(ix.tokens) > len(ix.slots) {
+				ix.growWords()
+			}
+			return e
+		}
+		if ix.tokens[s-1] == tok {
+			return s - 1
+		}
+	}
+}
+
+func (ix *ftsIndexer) growWords() {
+	ix.slots = make([]uint32, 2*len(ix.slots))
+	ix.shift = tableShift(len(ix.slots))
+	mask := uint64(len(ix.slots) - 1)
+	for e, tok := range ix.tokens {
+		i := (tok * fibMul) >> ix.shift
+		for ix.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		ix.slots[i] = uint32(e) + 1
+	}
+}
+
+// mark records that the current span (ordinal ord) holds entry e on side;
+// it reports false once the side has maxTokensPerSide distinct words.
+func (ix *ftsIndexer) mark(e uint32, ord int32, side int) bool {
+	if ix.last[e] != ord {
+		ix.last[e] = ord
+		ix.pos[e] = int32(len(ix.pairs))
+		ix.pairs = append(ix.pairs, uint64(e)<<32|uint64(ord)<<3)
+	}
+	p := &ix.pairs[ix.pos[e]]
+	bit := uint64(1) << side
+	if *p&bit == 0 {
+		if ix.sideN[side] == maxTokensPerSide {
+			return false
+		}
+		ix.sideN[side]++
+		*p |= bit
+	}
+	return true
+}
+
+// text marks the words of s on side for span ord.
+func (ix *ftsIndexer) text(s string, ord int32, side int) {
+	if s == "" || ix.sideN[side] == maxTokensPerSide {
+		return
+	}
+	if len(s) < ftsCacheMin {
+		ix.toks = ix.z.appendTokens(ix.toks[:0], s)
+		for _, t := range ix.toks {
+			if !ix.mark(ix.entry(t), ord, side) {
+				return
+			}
+		}
+		return
+	}
+	for _, e := range ix.cached(s) {
+		if !ix.mark(e, ord, side) {
+			return
+		}
+	}
+}
+
+// cached returns the distinct entries of the words of s, in order of first
+// occurrence, tokenizing s only the first time the block sees it. The
+// result is valid until the next call.
+func (ix *ftsIndexer) cached(s string) []uint32 {
+	h := maphash.String(ix.seed, s)
+	mask := uint64(len(ix.cslots) - 1)
+	i := (h * fibMul) >> ix.cshift
+	for ; ; i = (i + 1) & mask {
+		c := ix.cslots[i]
+		if c == 0 {
+			break
+		}
+		if r := &ix.crefs[c-1]; r.hash == h && r.n == len(s) {
+			return ix.arena[r.off : r.off+r.cnt]
+		}
+	}
+	ix.seq++
+	if ix.seq == 0 { // wrapped: old stamps could match again
+		clear(ix.stamp)
+		ix.seq = 1
+	}
+	ix.toks = ix.z.appendTokens(ix.toks[:0], s)
+	off := uint32(len(ix.arena))
+	for _, t := range ix.toks {
+		e := ix.entry(t)
+		if ix.stamp[e] != ix.seq {
+			ix.stamp[e] = ix.seq
+			ix.arena = append(ix.arena, e)
+		}
+	}
+	ix.crefs = append(ix.crefs, cacheRef{hash: h, n: len(s), off: off, cnt: uint32(len(ix.arena)) - off})
+	ix.cslots[i] = uint32(len(ix.crefs))
+	if 2*len(ix.crefs) > len(ix.cslots) {
+		ix.growCache()
+	}
+	return ix.arena[off:]
+}
+
+func (ix *ftsIndexer) growCache() {
+	ix.cslots = make([]uint32, 2*len(ix.cslots))
+	ix.cshift = tableShift(len(ix.cslots))
+	mask := uint64(len(ix.cslots) - 1)
+	for r := range ix.crefs {
+		i := (ix.crefs[r].hash * fibMul) >> ix.cshift
+		for ix.cslots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		ix.cslots[i] = uint32(r) + 1
+	}
+}
+
+// messages marks the text of ms on side.
+func (ix *ftsIndexer) messages(ms []loupe.Message, ord int32, side int) {
+	for i := range ms {
+		m := &ms[i]
+		ix.text(m.Content, ord, side)
+		for _, tc := range m.ToolCalls {
+			ix.text(tc.Name, ord, side)
+			ix.text(tc.Arguments, ord, side)
+		}
+		for _, part := range m.Parts {
+			if t, ok := part["content"].(string); ok {
+				ix.text(t, ord, side)
+			}
+			if t, ok := part["text"].(string); ok {
+				ix.text(t, ord, side)
+			}
+		}
+	}
+}
+
+// add indexes the payload of sp into the current block.
+func (ix *ftsIndexer) add(sp *loupe.Span) {
+	start := sp.Start.UnixNano()
+	ix.minStart = min(ix.minStart, start)
+	ix.maxStart = max(ix.maxStart, start)
+	ord := ix.n
+	ix.n++
+	ix.spans = binary.BigEndian.AppendUint64(ix.spans, uint64(spanKey(sp.SpanID)))
+	ix.sideN = [numSides]int{}
+	p := sp.Payload
+	ix.messages(p.Input, ord, sideInput)
+	ix.text(p.InputValue, ord, sideInput)
+	ix.text(p.ToolArguments, ord, sideInput)
+	ix.text(p.Query, ord, sideInput)
+	ix.messages(p.Output, ord, sideOutput)
+	ix.text(p.OutputValue, ord, sideOutput)
+	ix.text(p.ToolResult, ord, sideOutput)
+	for _, d := range p.Documents {
+		ix.text(d.Content, ord, sideOther)
+	}
+	for _, e := range p.Events {
+		ix.text(e.Name, ord, sideOther)
+		if t, ok := e.Body.(string); ok {
+			ix.text(t, ord, sideOther)
+		}
+		for _, v := range e.Attributes {
+			if t, ok := v.(string); ok {
+				ix.text(t, ord, sideOther)
+			}
+		}
+	}
+}
+
+// ftsRow is one fts_postings row.
+type ftsRow struct {
+	tokLo, tokHi int64
+	blob         []byte
+}
+
+// rows returns the current block's postings rows, sorted by token (as
+// int64, the column's order), each covering [tokLo, tokHi]. Their blobs
+// share one buffer, valid until the next call.
+func (ix *ftsIndexer) rows(dst []ftsRow) []ftsRow {
+	n := len(ix.tokens)
+	ix.order = ix.order[:0]
+	for e := range n {
+		ix.order = append(ix.order, uint32(e))
+	}
+	slices.SortFunc(ix.order, func(a, b uint32) int { return cmp.Compare(int64(ix.tokens[a]), int64(ix.tokens[b])) })
+	// Counting sort of the pairs by entry rank, stable in ordinal order.
+	ix.start = slices.Grow(ix.start[:0], n)[:n]
+	clear(ix.start)
+	for _, p := range ix.pairs {
+		if p&7 != 0 {
+			ix.start[p>>32]++
+		}
+	}
+	total := uint32(0)
+	for _, e := range ix.order {
+		c := ix.start[e]
+		ix.start[e] = total
+		total += c
+	}
+	ix.sorted = slices.Grow(ix.sorted[:0], int(total))[:total]
+	for _, p := range ix.pairs {
+		if p&7 != 0 {
+			e := p >> 32
+			ix.sorted[ix.start[e]] = uint32(p)
+			ix.start[e]++
+		}
+	}
+	// start[e] is now the end of e's pairs; entries in rank order own
+	// consecutive ranges of sorted.
+	ix.blob = ix.blob[:0]
+	ix.bounds = ix.bounds[:0]
+	ix.dir, ix.ends, ix.post = ix.dir[:0], ix.ends[:0], ix.post[:0]
+	emit := func() {
+		if len(ix.dir) == 0 {
+			return
+		}
+		off := len(ix.blob)
+		b := append(ix.blob, ftsFormat)
+		b = binary.AppendUvarint(b, uint64(len(ix.dir)))
+		for _, t := range ix.dir {
+			b = binary.LittleEndian.AppendUint64(b, t)
+		}
+		for _, e := range ix.ends {
+			b = binary.LittleEndian.AppendUint32(b, e)
+		}
+		b = append(b, ix.post...)
+		ix.blob = b
+		ix.bounds = append(ix.bounds, rowBounds{int64(ix.dir[0]), int64(ix.dir[len(ix.dir)-1]), off, len(b)})
+		ix.dir, ix.ends, ix.post = ix.dir[:0], ix.ends[:0], ix.post[:0]
+	}
+	pos := uint32(0)
+	for _, e := range ix.order {
+		end := ix.start[e]
+		if end == pos {
+			continue
+		}
+		prev := int64(-1)
+		for _, x := range ix.sorted[pos:end] {
+			ord := int64(x >> 3)
+			ix.post = binary.AppendUvarint(ix.post, uint64(ord-prev-1)<<3|uint64(x&7))
+			prev = ord
+		}
+		pos = end
+		ix.dir = append(ix.dir, ix.tokens[e])
+		ix.ends = append(ix.ends, uint32(len(ix.post)))
+		if len(ix.post) >= ftsRowBytes {
+			emit()
+		}
+	}
+	emit()
+	// Slice the shared buffer into rows now that it no longer moves.
+	for _, bd := range ix.bounds {
+		dst = append(dst, ftsRow{tokLo: bd.lo, tokHi: bd.hi, blob: ix.blob[bd.off:bd.end:bd.end]})
+	}
+	return dst
+}
+
+type rowBounds struct {
+	lo, hi   int64
+	off, end int
 }
 
 // appendFullText indexes the payloads of batches on conn (inside the write
-// transaction; see appendSearchRows).
-func appendFullText(conn driver.Conn, batches []loupe.Batch) error {
-	b := newFTSBuilder()
+// transaction; see appendSearchRows), reusing ix's tables.
+func appendFullText(conn driver.Conn, ix *ftsIndexer, batches []loupe.Batch) (err error) {
+	// Projects in first-seen order; the common case is a single one.
+	var projects []string
 	for i := range batches {
 		for j := range batches[i].Spans {
-			b.add(&batches[i].Spans[j])
+			sp := &batches[i].Spans[j]
+			if !sp.Payload.IsZero() && !slices.Contains(projects, sp.Project) {
+				projects = append(projects, sp.Project)
+			}
 		}
 	}
-	if len(b.order) == 0 {
+	if len(projects) == 0 {
 		return nil
 	}
-	return b.flush(conn)
-}
-
-func (b *ftsBuilder) flush(conn driver.Conn) (err error) {
 	blocks, err := duckdb.NewAppenderFromConn(conn, "", "fts_blocks")
 	if err != nil {
 		return fmt.Errorf("create fts_blocks appender: %w", err)
@@ -282,33 +592,170 @@ func (b *ftsBuilder) flush(conn driver.Conn) (err error) {
 			}
 		}
 	}()
-	var idb [8]byte
-	for _, blk := range b.order {
-		if _, err := rand.Read(idb[:]); err != nil {
-			return fmt.Errorf("block id: %w", err)
-		}
-		id := int64(binary.BigEndian.Uint64(idb[:]) >> 1)
-		if err := blocks.AppendRow(blk.project, id, blk.minStart, blk.maxStart, blk.spans); err != nil {
-			return fmt.Errorf("append fts block: %w", err)
-		}
-		for _, p := range blk.order {
-			if len(p.buf) == 0 {
-				continue
+	for _, project := range projects {
+		open := false
+		for i := range batches {
+			for j := range batches[i].Spans {
+				sp := &batches[i].Spans[j]
+				if sp.Payload.IsZero() || sp.Project != project {
+					continue
+				}
+				if !open {
+					ix.reset(project, sp.Start.UnixNano())
+					open = true
+				}
+				ix.add(sp)
+				if ix.n == ftsBlockSpans {
+					if err := ix.flush(blocks, postings); err != nil {
+						return err
+					}
+					open = false
+				}
 			}
-			if err := postings.AppendRow(blk.project, id, blk.minStart, blk.maxStart, int64(p.token), p.side, p.buf); err != nil {
-				return fmt.Errorf("append fts posting: %w", err)
+		}
+		if open {
+			if err := ix.flush(blocks, postings); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-// fullText resolves full-text conditions of one query.
+// flush appends the current block's rows.
+func (ix *ftsIndexer) flush(blocks, postings *duckdb.Appender) error {
+	// Block ids grow with time (nanoseconds at write), so that a block's
+	// postings rows sit in id order and zone maps prune by id range.
+	id := max(time.Now().UnixNano(), ix.lastID+1)
+	ix.lastID = id
+	if err := blocks.AppendRow(text(ix.project), id, ix.minStart, ix.maxStart, ix.spans); err != nil {
+		return fmt.Errorf("append fts block: %w", err)
+	}
+	ix.rowBuf = ix.rows(ix.rowBuf[:0])
+	for _, r := range ix.rowBuf {
+		if err := postings.AppendRow(id, r.tokLo, r.tokHi, r.blob); err != nil {
+			return fmt.Errorf("append fts postings: %w", err)
+		}
+	}
+	clear(ix.rowBuf) // do not pin the blob buffer's old arrays
+	ix.shrink()
+	return nil
+}
+
+// shrink drops scratch space grown by an unusually large block.
+func (ix *ftsIndexer) shrink() {
+	const maxKeep = 1 << 22
+	if cap(ix.blob) > 16*maxKeep || cap(ix.pairs) > maxKeep || len(ix.slots) > maxKeep || len(ix.arena) > maxKeep {
+		seed, last := ix.seed, ix.lastID
+		*ix = ftsIndexer{seed: seed, lastID: last}
+	}
+}
+
+// postingsOf returns the encoded posting list of tok in a postings blob,
+// and false when the blob does not hold tok or is malformed.
+func postingsOf(blob []byte, tok uint64) ([]byte, bool) {
+	if len(blob) < 1 || blob[0] != ftsFormat {
+		return nil, false
+	}
+	cnt, n := binary.Uvarint(blob[1:])
+	if n <= 0 || cnt > uint64(len(blob)) {
+		return nil, false
+	}
+	dir := blob[1+n:]
+	c := int(cnt)
+	if len(dir) < c*12 {
+		return nil, false
+	}
+	data := dir[c*12:]
+	key := int64(tok)
+	lo, hi := 0, c
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if int64(binary.LittleEndian.Uint64(dir[m*8:])) < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == c || binary.LittleEndian.Uint64(dir[lo*8:]) != tok {
+		return nil, false
+	}
+	ends := dir[c*8:]
+	end := binary.LittleEndian.Uint32(ends[lo*4:])
+	begin := uint32(0)
+	if lo > 0 {
+		begin = binary.LittleEndian.Uint32(ends[(lo-1)*4:])
+	}
+	if begin > end || int(end) > len(data) {
+		return nil, false
+	}
+	return data[begin:end], true
+}
+
+// decodePostings appends the entries of an encoded posting list to dst as
+// ordinal<<3 | side mask, ascending; a corrupt tail is ignored.
+func decodePostings(dst []uint32, buf []byte) []uint32 {
+	prev := int64(-1)
+	for len(buf) > 0 {
+		v, n := binary.Uvarint(buf)
+		if n <= 0 {
+			break
+		}
+		buf = buf[n:]
+		ord := prev + 1 + int64(v>>3)
+		if ord >= ftsBlockSpans {
+			break
+		}
+		dst = append(dst, uint32(ord)<<3|uint32(v&7))
+		prev = ord
+	}
+	return dst
+}
+
+// intersect keeps the ordinals of a also in b, with their masks ANDed, and
+// drops those whose mask becomes empty.
+func intersect(a, b []uint32) []uint32 {
+	out := a[:0]
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		x, y := a[i]>>3, b[j]>>3
+		switch {
+		case x < y:
+			i++
+		case x > y:
+			j++
+		default:
+			if m := a[i] & b[j] & 7; m != 0 {
+				out = append(out, x<<3|m)
+			}
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// ftsBlockRef is one fts_blocks row's position.
+type ftsBlockRef struct{ id, minStart, maxStart int64 }
+
+// fullText resolves the full-text conditions of one query.
 type fullText struct {
 	s       *Store
 	ctx     context.Context
 	project string
 	w       window
+	// before, when nonzero, is an exclusive upper bound on the start of
+	// the traces the query can return (a cursor's), below w.to.
+	before int64
+	// want > 0 lets each lookup stop, newest blocks first, once it holds
+	// that many candidate spans; 0 looks the whole range up.
+	want int
+	// partial reports that some condition's candidates are complete only
+	// for spans starting at or after covered.
+	partial bool
+	covered int64
+	blocks  []ftsBlockRef // the range's blocks, newest first
+	loaded  bool
 	notes   []string
 }
 
@@ -322,18 +769,24 @@ func (f *fullText) match(c *query.Cmp) (string, []any, error) {
 	if len(toks) == 0 {
 		return "", nil, posErr(c.Value.P, "full-text search needs a word of at least 2 letters or digits that is not a stopword")
 	}
-	var sides []int8
+	var sides uint32
 	switch c.Field.Name {
 	case "input":
-		sides = []int8{sideInput}
+		sides = 1 << sideInput
 	case "output":
-		sides = []int8{sideOutput}
+		sides = 1 << sideOutput
 	default:
-		sides = []int8{sideInput, sideOutput, sideOther}
+		sides = 1<<sideInput | 1<<sideOutput | 1<<sideOther
 	}
-	ids, truncated, err := f.lookup(toks, sides)
+	ids, truncated, covered, err := f.lookup(toks, sides)
 	if err != nil {
 		return "", nil, err
+	}
+	if covered != math.MinInt64 {
+		if !f.partial || covered > f.covered {
+			f.covered = covered
+		}
+		f.partial = true
 	}
 	if truncated {
 		f.notes = append(f.notes, fmt.Sprintf("%s contains %q matched more than %d spans; only the newest are searched",
@@ -345,102 +798,161 @@ func (f *fullText) match(c *query.Cmp) (string, []any, error) {
 	return "(s.span_id IN (SELECT unnest(?::BIGINT[])))", []any{ids}, nil
 }
 
-// lookup returns the span ids of the project's blocks overlapping the
-// window whose given sides hold every token.
-func (f *fullText) lookup(toks []uint64, sides []int8) (ids []int64, truncated bool, err error) {
+// loadBlocks lists the project's blocks that may hold spans of the range,
+// newest first.
+func (f *fullText) loadBlocks(ctx context.Context) error {
+	if f.loaded {
+		return nil
+	}
+	to := f.w.to
+	if f.before != 0 && f.before < to {
+		to = f.before
+	}
+	lo, hi := f.w.from-int64(traceSlack), to+int64(traceSlack)
+	rows, err := f.s.db.QueryContext(ctx, `SELECT block_id, min_start, max_start FROM fts_blocks
+WHERE project = ? AND max_start >= ? AND min_start < ? ORDER BY max_start DESC, block_id DESC`, f.project, lo, hi)
+	if err != nil {
+		return fmt.Errorf("query full-text blocks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b ftsBlockRef
+		if err := rows.Scan(&b.id, &b.minStart, &b.maxStart); err != nil {
+			return fmt.Errorf("scan full-text block: %w", err)
+		}
+		f.blocks = append(f.blocks, b)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read full-text blocks: %w", err)
+	}
+	f.loaded = true
+	return nil
+}
+
+// lookup returns the ids of the spans of the range's blocks that hold every
+// token on one of sides (a mask). It walks the blocks newest first, in
+// growing chunks, and stops early once it holds f.want spans or
+// ftsMaxSpans (truncated); covered is then the start from which on the
+// answer is complete (every span starting at or after it is in a walked
+// block), else math.MinInt64.
+func (f *fullText) lookup(toks []uint64, sides uint32) (ids []int64, truncated bool, covered int64, err error) {
 	ctx := f.ctx
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	args := make([]int64, len(toks))
+	covered = math.MinInt64
+	if err := f.loadBlocks(ctx); err != nil {
+		return nil, false, 0, err
+	}
+	var cond strings.Builder
+	var targs []any
 	for i, t := range toks {
-		args[i] = int64(t)
-	}
-	sideArgs := make([]int64, len(sides))
-	for i, s := range sides {
-		sideArgs[i] = int64(s)
-	}
-	lo, hi := f.w.from-int64(traceSlack), f.w.to+int64(traceSlack)
-	rows, err := f.s.db.QueryContext(ctx, `SELECT block_id, max_start, token, side, postings FROM fts_postings
-WHERE project = ? AND max_start >= ? AND min_start < ? AND token IN (SELECT unnest(?::BIGINT[]))
-AND side IN (SELECT unnest(?::BIGINT[]))`, f.project, lo, hi, args, sideArgs)
-	if err != nil {
-		return nil, false, fmt.Errorf("query full-text postings: %w", err)
-	}
-	defer rows.Close()
-	type blockHits struct {
-		id, maxStart int64
-		lists        map[[2]int64][]byte // (token, side) -> postings
-	}
-	byBlock := map[int64]*blockHits{}
-	for rows.Next() {
-		var (
-			id, maxStart, tok int64
-			side              int8
-			buf               []byte
-		)
-		if err := rows.Scan(&id, &maxStart, &tok, &side, &buf); err != nil {
-			return nil, false, fmt.Errorf("scan full-text posting: %w", err)
+		if i > 0 {
+			cond.WriteString(" OR ")
 		}
-		bh := byBlock[id]
-		if bh == nil {
-			bh = &blockHits{id: id, maxStart: maxStart, lists: map[[2]int64][]byte{}}
-			byBlock[id] = bh
-		}
-		bh.lists[[2]int64{tok, int64(side)}] = buf
+		cond.WriteString("(tok_lo <= ? AND tok_hi >= ?)")
+		targs = append(targs, int64(t), int64(t))
 	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("read full-text postings: %w", err)
-	}
-	blocks := make([]*blockHits, 0, len(byBlock))
-	for _, bh := range byBlock {
-		blocks = append(blocks, bh)
-	}
-	slices.SortFunc(blocks, func(a, b *blockHits) int { return -cmpInt(a.maxStart, b.maxStart) })
+	q := `SELECT block_id, postings FROM fts_postings WHERE block_id BETWEEN ? AND ?
+AND block_id IN (SELECT unnest(?::BIGINT[])) AND (` + cond.String() + `)`
 
-	ords := map[int64][]int64{} // block -> matching ordinals
+	matches := map[int64][]uint32{} // block -> matching ordinals<<3|mask
 	var need []int64
 	total := 0
-	for _, bh := range blocks {
-		var match []int64
-		for _, side := range sides {
-			var cur []int64
-			for i, t := range args {
-				buf, ok := bh.lists[[2]int64{t, int64(side)}]
-				if !ok {
-					cur = nil
+	blobs := map[int64][][]byte{}
+	var cur, next []uint32
+	chunk := 2
+walk:
+	for i := 0; i < len(f.blocks); {
+		j := min(i+chunk, len(f.blocks))
+		chunk *= 2
+		batch := f.blocks[i:j]
+		bids := make([]int64, len(batch))
+		lo, hi := batch[0].id, batch[0].id
+		for k, b := range batch {
+			bids[k] = b.id
+			lo, hi = min(lo, b.id), max(hi, b.id)
+		}
+		clear(blobs)
+		args := append([]any{lo, hi, bids}, targs...)
+		rows, err := f.s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, false, 0, fmt.Errorf("query full-text postings: %w", err)
+		}
+		for rows.Next() {
+			var (
+				id   int64
+				blob []byte
+			)
+			if err := rows.Scan(&id, &blob); err != nil {
+				rows.Close()
+				return nil, false, 0, fmt.Errorf("scan full-text postings: %w", err)
+			}
+			blobs[id] = append(blobs[id], blob)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, false, 0, fmt.Errorf("read full-text postings: %w", err)
+		}
+		for k, b := range batch {
+			rs := blobs[b.id]
+			cur = cur[:0]
+			for ti, t := range toks {
+				var list []byte
+				found := false
+				for _, r := range rs {
+					if list, found = postingsOf(r, t); found {
+						break
+					}
+				}
+				if !found {
+					cur = cur[:0]
 					break
 				}
-				l := decodePostings(buf)
-				if i == 0 {
-					cur = l
+				if ti == 0 {
+					cur = decodePostings(cur, list)
 				} else {
-					cur = intersect(cur, l)
+					next = decodePostings(next[:0], list)
+					cur = intersect(cur, next)
 				}
 				if len(cur) == 0 {
 					break
 				}
 			}
-			match = union(match, cur)
+			var m []uint32
+			for _, x := range cur {
+				if x&sides != 0 {
+					m = append(m, x>>3)
+				}
+			}
+			if len(m) == 0 {
+				continue
+			}
+			if total+len(m) > ftsMaxSpans {
+				truncated = true
+				covered = b.maxStart + 1
+				break walk
+			}
+			total += len(m)
+			matches[b.id] = m
+			need = append(need, b.id)
+			_ = k
 		}
-		if len(match) == 0 {
-			continue
-		}
-		if total+len(match) > ftsMaxSpans {
-			truncated = true
+		i = j
+		if f.want > 0 && total >= f.want && i < len(f.blocks) {
+			covered = f.blocks[i].maxStart + 1
 			break
 		}
-		total += len(match)
-		ords[bh.id] = match
-		need = append(need, bh.id)
 	}
 	if len(need) == 0 {
-		return nil, truncated, nil
+		return nil, truncated, covered, nil
 	}
+	lo, hi := slices.Min(need), slices.Max(need)
 	brows, err := f.s.db.QueryContext(ctx, `SELECT block_id, spans FROM fts_blocks
-WHERE project = ? AND block_id IN (SELECT unnest(?::BIGINT[]))`, f.project, need)
+WHERE project = ? AND block_id BETWEEN ? AND ? AND block_id IN (SELECT unnest(?::BIGINT[]))`, f.project, lo, hi, need)
 	if err != nil {
-		return nil, false, fmt.Errorf("query full-text blocks: %w", err)
+		return nil, false, 0, fmt.Errorf("query full-text blocks: %w", err)
 	}
 	defer brows.Close()
 	for brows.Next() {
@@ -449,88 +961,23 @@ WHERE project = ? AND block_id IN (SELECT unnest(?::BIGINT[]))`, f.project, need
 			spans []byte
 		)
 		if err := brows.Scan(&id, &spans); err != nil {
-			return nil, false, fmt.Errorf("scan full-text block: %w", err)
+			return nil, false, 0, fmt.Errorf("scan full-text block: %w", err)
 		}
-		for _, o := range ords[id] {
+		for _, o := range matches[id] {
 			if int(o+1)*8 <= len(spans) {
 				ids = append(ids, int64(binary.BigEndian.Uint64(spans[o*8:])))
 			}
 		}
-		delete(ords, id) // a block id seen twice (never, barring a 63-bit collision) counts once
+		delete(matches, id) // a block id seen twice counts once
 	}
 	if err := brows.Err(); err != nil {
-		return nil, false, fmt.Errorf("read full-text blocks: %w", err)
+		return nil, false, 0, fmt.Errorf("read full-text blocks: %w", err)
 	}
-	return ids, truncated, nil
+	return ids, truncated, covered, nil
 }
 
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// decodePostings decodes uvarint deltas into ascending ordinals; a corrupt
-// tail is ignored.
-func decodePostings(buf []byte) []int64 {
-	out := make([]int64, 0, len(buf))
-	prev := int64(-1)
-	for len(buf) > 0 {
-		d, n := binary.Uvarint(buf)
-		if n <= 0 {
-			break
-		}
-		buf = buf[n:]
-		prev += int64(d)
-		out = append(out, prev)
-	}
-	return out
-}
-
-func intersect(a, b []int64) []int64 {
-	out := a[:0]
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	return out
-}
-
-func union(a, b []int64) []int64 {
-	if len(a) == 0 {
-		return b
-	}
-	if len(b) == 0 {
-		return a
-	}
-	out := make([]int64, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case j == len(b) || (i < len(a) && a[i] < b[j]):
-			out = append(out, a[i])
-			i++
-		case i == len(a) || b[j] < a[i]:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	return out
+// ftsState is the Store's full-text write state, guarded by Store.mu.
+type ftsState struct {
+	ix  *ftsIndexer // nil until the first write
+	off bool        // tests only: skip indexing, to measure its cost
 }

@@ -33,7 +33,13 @@ func (s *Store) appendSearchRows(ctx context.Context, conn driver.Conn, batches 
 	if err := appendTraceParts(conn, batches); err != nil {
 		return err
 	}
-	return appendFullText(conn, batches)
+	if s.fts.off {
+		return nil
+	}
+	if s.fts.ix == nil {
+		s.fts.ix = newFTSIndexer()
+	}
+	return appendFullText(conn, s.fts.ix, batches)
 }
 
 // part accumulates one trace's trace_parts row.
@@ -322,14 +328,54 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 		}
 		cur = &c
 	}
-	ft := &fullText{s: s, ctx: ctx, project: q.Project, w: w}
-	filter, fargs, usesTrace, err := compileFilter(q.Filter, ft.match)
-	if err != nil {
-		return nil, err
+	// Full-text conditions look the newest index blocks up first: ask for
+	// a few pages' worth of candidate spans, search the part of the range
+	// the lookups covered, and deepen while the page comes out short.
+	want := 16 * (limit + 1)
+	var blocks []ftsBlockRef
+	loaded := false
+	for {
+		ft := &fullText{s: s, ctx: ctx, project: q.Project, w: w, want: want, blocks: blocks, loaded: loaded}
+		if cur != nil {
+			ft.before = cur.start + 1
+		}
+		filter, fargs, usesTrace, err := compileFilter(q.Filter, ft.match)
+		if err != nil {
+			return nil, err
+		}
+		blocks, loaded = ft.blocks, ft.loaded
+		ww := w
+		if ft.partial {
+			// Every span starting at or after ft.covered was looked up,
+			// so traces starting slack later are complete.
+			ww.from = max(w.from, ft.covered+int64(traceSlack))
+		}
+		final := !ft.partial || want == 0
+		if ww.from < ww.to {
+			traces, next, err := s.tracePage(ctx, q.Project, ww, filter, fargs, usesTrace, q.Filter != nil, cur, limit)
+			if err != nil {
+				return nil, err
+			}
+			if final || next != "" {
+				page.Traces, page.Next = traces, next
+				page.Notes = append(page.Notes, ft.notes...)
+				return page, nil
+			}
+		} else if final {
+			page.Notes = append(page.Notes, ft.notes...)
+			return page, nil
+		}
+		if want *= 8; want > ftsMaxSpans {
+			want = 0
+		}
 	}
-	page.Notes = append(page.Notes, ft.notes...)
-	p := tracePlan(q.Project, w, filter, fargs, usesTrace, q.Filter != nil)
+}
 
+// tracePage runs the page query of a search over w: at most limit traces
+// after cur, newest first, and the cursor of the next page ("" when none).
+func (s *Store) tracePage(ctx context.Context, project string, w window, filter string, fargs []any,
+	usesTrace, hasFilter bool, cur *cursor, limit int) ([]loupe.TraceSummary, string, error) {
+	p := tracePlan(project, w, filter, fargs, usesTrace, hasFilter)
 	var b strings.Builder
 	b.WriteString(p.with())
 	b.WriteString(`SELECT trace_hi, trace_lo, start_ns, duration_ns, name, status, span_count, service,
@@ -345,9 +391,11 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 
 	rows, err := s.db.QueryContext(ctx, b.String(), args...)
 	if err != nil {
-		return nil, fmt.Errorf("query traces: %w", err)
+		return nil, "", fmt.Errorf("query traces: %w", err)
 	}
 	defer rows.Close()
+	traces := []loupe.TraceSummary{}
+	next := ""
 	var last cursor
 	for rows.Next() {
 		var (
@@ -359,24 +407,24 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 		if err := rows.Scan(&hi, &lo, &start, &dur, &t.Name, &status, &t.SpanCount, &t.Service,
 			&t.Environment, &t.Tenant, &t.SessionID, &t.PromptName, &t.PromptVersionID, &t.Model,
 			&t.InputTokens, &t.OutputTokens, &t.CostUSD, &t.ErrorCount); err != nil {
-			return nil, fmt.Errorf("scan trace: %w", err)
+			return nil, "", fmt.Errorf("scan trace: %w", err)
 		}
-		if len(page.Traces) == limit {
-			page.Next = last.String()
+		if len(traces) == limit {
+			next = last.String()
 			break
 		}
-		t.Project = q.Project
+		t.Project = project
 		t.TraceID = traceIDOf(hi, lo)
 		t.Start = time.Unix(0, start).UTC()
 		t.Duration = float64(dur) / 1e6
 		t.Status = loupe.TraceStatus(status)
-		page.Traces = append(page.Traces, t)
+		traces = append(traces, t)
 		last = cursor{start, hi, lo}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read traces: %w", err)
+		return nil, "", fmt.Errorf("read traces: %w", err)
 	}
-	return page, nil
+	return traces, next, nil
 }
 
 func traceIDOf(hi, lo int64) (id loupe.TraceID) {

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"os"
 	"strconv"
+	"strings"
 
 	"testing"
 	"time"
@@ -79,30 +80,79 @@ func BenchmarkStats(b *testing.B) {
 	}
 }
 
+// BenchmarkFullText runs full-text searches (limit 50, newest first) over
+// the whole range: a word in almost every LLM span ("refund", in the
+// system prompt) and a rare one (an order number of the oldest seed's first
+// trace, so the walk must reach the oldest blocks).
+//
+//	LOUPE_BENCH_SPANS=1000000 go test ./internal/duckdb -run '^$' -bench FullText -benchtime 10x
 func BenchmarkFullText(b *testing.B) {
 	s, from, to := benchStore(b)
-	q := query.TraceSearch{Project: loupe.DefaultProject, Filter: mustParse(b, `input contains "refund"`), From: from, To: to, Limit: 50}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.SearchTraces(b.Context(), q); err != nil {
-			b.Fatal(err)
-		}
+	rare := rareWord(b)
+	for _, bc := range []struct{ name, filter string }{
+		{"Common", `input contains "refund"`},
+		{"Rare", `input contains "` + rare + `"`},
+		{"CommonAndRare", `payload contains "refund ` + rare + `"`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			q := query.TraceSearch{Project: loupe.DefaultProject, Filter: mustParse(b, bc.filter), From: from, To: to, Limit: 50}
+			b.ReportAllocs()
+			var n int
+			for b.Loop() {
+				p, err := s.SearchTraces(b.Context(), q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(p.Traces)
+			}
+			if n == 0 {
+				b.Fatalf("%s: no traces", bc.filter)
+			}
+			b.ReportMetric(float64(n), "traces")
+		})
 	}
 }
 
-// BenchmarkSearchRows measures the search-row builders per span (the CPU
-// the write path adds), without DuckDB.
-func BenchmarkSearchRows(b *testing.B) {
-	batches, spans, _ := workloadPool(b, 1, 20)
-	b.ReportAllocs()
-	for b.Loop() {
-		buildTraceParts(batches)
-		fb := newFTSBuilder()
-		for i := range batches {
-			for j := range batches[i].Spans {
-				fb.add(&batches[i].Spans[j])
+// rareWord returns the order number of the first trace of seed 1.
+func rareWord(b *testing.B) string {
+	batches, _, _ := workloadPool(b, 1, 1)
+	for _, sp := range batches[0].Spans {
+		if sp.Payload == nil {
+			continue
+		}
+		for _, m := range sp.Payload.Input {
+			if i := strings.Index(m.Content, "PA-"); i >= 0 && i+10 <= len(m.Content) {
+				return m.Content[i+3 : i+10]
 			}
 		}
 	}
+	b.Fatal("no order number in the workload")
+	return ""
+}
+
+// BenchmarkSearchRows measures the search-row builders per span (the CPU
+// the write path adds), without DuckDB: trace parts, and full-text
+// indexing of 40 requests (4,800 spans, the pipeline's group commit) into
+// one block, postings rows included.
+//
+//	go test ./internal/duckdb -run '^$' -bench SearchRows -benchtime 20x
+func BenchmarkSearchRows(b *testing.B) {
+	batches, spans, _ := workloadPool(b, 1, 40)
+	ix := newFTSIndexer()
+	var rows []ftsRow
+	b.ReportAllocs()
+	for b.Loop() {
+		buildTraceParts(batches)
+		ix.reset(loupe.DefaultProject, 0)
+		for i := range batches {
+			for j := range batches[i].Spans {
+				if sp := &batches[i].Spans[j]; !sp.Payload.IsZero() {
+					ix.add(sp)
+				}
+			}
+		}
+		rows = ix.rows(rows[:0])
+	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans)/1000, "µs/span")
+	b.ReportMetric(float64(len(rows)), "rows/block")
 }

@@ -95,6 +95,7 @@ type Store struct {
 	mu    sync.Mutex
 	w     *writer   // nil until first use and after a failed write
 	wconn *sql.Conn // the writer's pinned connection
+	fts   ftsState  // full-text indexer, reused by writes (fulltext.go)
 }
 
 var (

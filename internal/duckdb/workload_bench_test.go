@@ -83,6 +83,8 @@ func BenchmarkWriteWorkload(b *testing.B) {
 			b.Fatalf("LOUPE_BENCH_SQL: %v", err)
 		}
 	}
+	// LOUPE_BENCH_NOFTS=1 skips full-text indexing, to measure its cost.
+	s.fts.off = os.Getenv("LOUPE_BENCH_NOFTS") != ""
 	b.ReportAllocs()
 	written, writes, cycle := 0, 0, 0
 	cpu0, t0 := cpuTime(), time.Now()

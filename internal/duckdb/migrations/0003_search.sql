@@ -33,10 +33,16 @@ CREATE TABLE trace_parts (
 );
 
 -- Full-text index over payload text (fulltext.go). Each Write call makes
--- one block per project: the span ids it indexed (fts_blocks.spans, 8
--- bytes big-endian each, in ordinal order) and, per distinct (token, side),
--- one posting row listing the ordinals of the spans holding the token
--- (uvarint deltas). Tokens are 64-bit hashes of lowercased words.
+-- one block per project (at most 65,536 spans): the span ids it indexed
+-- (fts_blocks.spans, 8 bytes big-endian each, in ordinal order) and a few
+-- postings rows, each covering a contiguous range [tok_lo, tok_hi] of the
+-- block's tokens (64-bit hashes of lowercased words, compared as BIGINT).
+-- A postings blob is: format byte (1), uvarint token count c, c tokens
+-- (8 bytes little-endian, ascending as int64), c end offsets (4 bytes
+-- little-endian, into the lists), then per token the list of spans holding
+-- it: uvarint((ordinal - previous ordinal - 1) << 3 | side mask), the mask's
+-- bits being input (1), output (2) and other payload text (4). Block ids grow
+-- with the write time, so postings rows are clustered by block_id.
 CREATE TABLE fts_blocks (
     project   VARCHAR NOT NULL,
     block_id  BIGINT  NOT NULL,
@@ -46,11 +52,8 @@ CREATE TABLE fts_blocks (
 );
 
 CREATE TABLE fts_postings (
-    project   VARCHAR  NOT NULL,
-    block_id  BIGINT   NOT NULL,
-    min_start BIGINT   NOT NULL, -- the block's, repeated for pruning without a join
-    max_start BIGINT   NOT NULL,
-    token     BIGINT   NOT NULL,
-    side      TINYINT  NOT NULL, -- 0 input, 1 output, 2 other payload text
-    postings  BLOB     NOT NULL
+    block_id  BIGINT  NOT NULL,
+    tok_lo    BIGINT  NOT NULL,
+    tok_hi    BIGINT  NOT NULL,
+    postings  BLOB    NOT NULL
 );
