@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
   echo "pydantic/genai-prices, prices/new_data/v2/data.json at commit 47df840a5ab10bbcffb8e5ac01b9899032245d1b"
   echo "--------------------------------------------------------------------------------"
   cat internal/pricing/data/LICENSE
-  go list -deps -f '{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}} {{.Dir}}{{end}}{{end}}' ./cmd/loupe | sort -u |
+  go list -deps -f '{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}} {{.Dir}}{{end}}{{end}}' ./cmd/loupe | grep -v '^github.com/loupehq/' | sort -u |
   while read -r path version dir; do
     lic=$(ls "$dir" 2>/dev/null | grep -iE '^(licen[cs]e|copying)(\.md|\.txt)?$' | head -n 1 || true)
     echo
