@@ -790,7 +790,7 @@ func (f *fullText) match(c *query.Cmp) (string, []any, error) {
 	}
 	if truncated {
 		f.notes = append(f.notes, fmt.Sprintf("%s contains %q matched more than %d spans; only the newest are searched",
-			c.Field.Name, c.Value.Str, ftsMaxSpans))
+			c.Field.Name, c.Value.Str, f.s.ftsLimit()))
 	}
 	if len(ids) == 0 {
 		return "FALSE", nil, nil
@@ -929,7 +929,7 @@ walk:
 			if len(m) == 0 {
 				continue
 			}
-			if total+len(m) > ftsMaxSpans {
+			if total+len(m) > f.s.ftsLimit() {
 				truncated = true
 				covered = b.maxStart + 1
 				break walk

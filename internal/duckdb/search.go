@@ -346,9 +346,10 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 		blocks, loaded = ft.blocks, ft.loaded
 		ww := w
 		if ft.partial {
-			// Every span starting at or after ft.covered was looked up,
-			// so traces starting slack later are complete.
-			ww.from = max(w.from, ft.covered+int64(traceSlack))
+			// Every span starting at or after ft.covered was looked up
+			// (blocks are visited by max start, newest first), so the
+			// traces starting there are complete.
+			ww.from = max(w.from, ft.covered)
 		}
 		final := !ft.partial || want == 0
 		if ww.from < ww.to {
@@ -365,7 +366,7 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 			page.Notes = append(page.Notes, ft.notes...)
 			return page, nil
 		}
-		if want *= 8; want > ftsMaxSpans {
+		if want *= 8; want > s.ftsLimit() {
 			want = 0
 		}
 	}

@@ -82,6 +82,8 @@ type Store struct {
 	logger *slog.Logger
 	seg    *segment.Log // payloads
 
+	// ftsCap, when nonzero (tests only), replaces ftsMaxSpans.
+	ftsCap int
 	// beforeCommit, when set (tests only), runs inside the write
 	// transaction after every row is appended; an error aborts the write.
 	beforeCommit func() error
@@ -293,4 +295,13 @@ func (s *Store) checkpoint(ctx context.Context) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
+}
+
+// ftsLimit returns the bound on the candidate spans of one full-text
+// condition.
+func (s *Store) ftsLimit() int {
+	if s.ftsCap > 0 {
+		return s.ftsCap
+	}
+	return ftsMaxSpans
 }
