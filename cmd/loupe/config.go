@@ -65,6 +65,18 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		fs.PrintDefaults()
 	}
 
+	if err := parseCommand(fs, args, getenv, stderr); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// parseCommand parses the flags of a subcommand that takes no positional
+// arguments, then fills every flag not given from its LOUPE_* twin. It
+// returns flag.ErrHelp after printing the usage for -h, and a *usageError
+// with a hint for a bad command line.
+func parseCommand(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) error {
+	name := fs.Name()
 	// The flag package prints parse errors itself; run prints them once, with a hint.
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
@@ -72,17 +84,13 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fs.Usage()
-		return cfg, err
+		return err
 	case err != nil:
-		return cfg, &usageError{message: "serve: " + err.Error(), hint: "loupe serve -h"}
+		return &usageError{message: name + ": " + err.Error(), hint: "loupe " + name + " -h"}
 	case fs.NArg() > 0:
-		return cfg, &usageError{message: fmt.Sprintf("serve takes no arguments, got %q", fs.Args()), hint: "loupe serve -h"}
+		return &usageError{message: fmt.Sprintf("%s takes no arguments, got %q", name, fs.Args()), hint: "loupe " + name + " -h"}
 	}
-
-	if err := applyEnv(fs, getenv); err != nil {
-		return cfg, err
-	}
-	return cfg, cfg.Validate()
+	return applyEnv(fs, getenv)
 }
 
 // applyEnv sets every flag not given on the command line from its

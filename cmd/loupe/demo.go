@@ -40,19 +40,7 @@ func parseDemoConfig(args []string, getenv func(string) string, stderr io.Writer
 			"Every flag has an environment twin, LOUPE_<FLAG>.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fs.Usage()
-		return cfg, err
-	case err != nil:
-		return cfg, &usageError{message: "demo: " + err.Error(), hint: "loupe demo -h"}
-	case fs.NArg() > 0:
-		return cfg, &usageError{message: fmt.Sprintf("demo takes no arguments, got %q", fs.Args()), hint: "loupe demo -h"}
-	}
-	if err := applyEnv(fs, getenv); err != nil {
+	if err := parseCommand(fs, args, getenv, stderr); err != nil {
 		return cfg, err
 	}
 	switch {
