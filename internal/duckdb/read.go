@@ -21,7 +21,16 @@ const (
 	response_model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
 	reasoning_tokens, cost_usd, cost_source, finish_reason, tool_name, retrieval_index,
 	retrieval_count, params, documents, attributes, payload_seg, payload_off, payload_idx
-FROM spans WHERE trace_hi = ? AND trace_lo = ? AND project = ?`
+FROM spans WHERE trace_hi = ? AND trace_lo = ? AND project = ? AND start_ns BETWEEN ? AND ?`
+
+	// selectTraceBounds finds the time range of a trace's spans in its
+	// summaries (about a twelfth of the span rows), so that the span query
+	// reads only the row groups of that range (DuckDB's zone maps on
+	// start_ns, which grows with arrival) instead of scanning every row for
+	// a random trace id. Every Write appends the parts of the traces it
+	// writes, so a trace without parts has no spans.
+	selectTraceBounds = `SELECT min(start_ns), max(end_ns) FROM trace_parts
+WHERE trace_hi = ? AND trace_lo = ? AND project = ?`
 
 	// rowid breaks ties in arrival order.
 	selectTraceEvents = `SELECT span_id, body FROM span_events
@@ -83,7 +92,14 @@ type spanRef struct {
 }
 
 func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceID, hi, lo int64) (spans []loupe.Span, refs []spanRef, err error) {
-	rows, err := tx.QueryContext(ctx, selectTraceSpans, hi, lo, project)
+	var from, to sql.NullInt64
+	if err := tx.QueryRowContext(ctx, selectTraceBounds, hi, lo, project).Scan(&from, &to); err != nil {
+		return nil, nil, fmt.Errorf("query trace bounds: %w", err)
+	}
+	if !from.Valid {
+		return nil, nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, selectTraceSpans, hi, lo, project, from.Int64, to.Int64)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query spans: %w", err)
 	}
