@@ -291,13 +291,23 @@ func jsonPointer(key string) string {
 	return "/" + key
 }
 
+// attrColumn returns the JSON column that holds attribute key: resource
+// attributes have their own column (see write.go).
+func attrColumn(key string) string {
+	if strings.HasPrefix(key, resourcePrefix) {
+		return "s.resource"
+	}
+	return "s.attributes"
+}
+
 // attr compiles a comparison of an attribute. The literal's kind decides
 // the comparison: numbers compare numerically (attributes that are not
 // numbers never match), booleans and strings compare the value's text.
 func (c *compiler) attr(e *query.Cmp) (string, error) {
 	ptr := jsonPointer(e.Field.Name)
-	text := func() string { return "json_extract_string(s.attributes, " + c.arg(ptr) + ")" }
-	num := func() string { return "TRY_CAST(json_extract_string(s.attributes, " + c.arg(ptr) + ") AS DOUBLE)" }
+	col := attrColumn(e.Field.Name)
+	text := func() string { return "json_extract_string(" + col + ", " + c.arg(ptr) + ")" }
+	num := func() string { return "TRY_CAST(json_extract_string(" + col + ", " + c.arg(ptr) + ") AS DOUBLE)" }
 	one := func(op string, v query.Value) (string, error) {
 		switch v.Kind {
 		case query.NumberValue:

@@ -158,6 +158,12 @@ func appendMap(b []byte, m map[string]any) ([]byte, error) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	return appendMapKeys(b, m, keys)
+}
+
+// appendMapKeys appends the JSON object of m's entries under keys, in
+// that order.
+func appendMapKeys(b []byte, m map[string]any, keys []string) ([]byte, error) {
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {

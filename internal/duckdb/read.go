@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/loupehq/loupe"
@@ -20,7 +21,7 @@ const (
 	session_id, user_id, prompt_name, prompt_version_id, release_label, provider, request_model,
 	response_model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
 	reasoning_tokens, cost_usd, cost_source, finish_reason, tool_name, retrieval_index,
-	retrieval_count, params, documents, attributes, payload_seg, payload_off, payload_idx
+	retrieval_count, params, documents, attributes, payload_seg, payload_off, payload_idx, resource
 FROM spans WHERE trace_hi = ? AND trace_lo = ? AND project = ? AND start_ns BETWEEN ? AND ?`
 
 	// selectTraceBounds finds the time range of a trace's spans in its
@@ -111,6 +112,7 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 			start, end          int64
 			kind, status        string
 			params, docs, attrs sql.NullString
+			res                 sql.NullString
 			pseg, poff, pidx    sql.NullInt64
 			u                   = &sp.Usage
 		)
@@ -121,7 +123,7 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 			&sp.RequestModel, &sp.ResponseModel, &u.Input, &u.CacheRead, &u.CacheWrite,
 			&u.Output, &u.Reasoning, &sp.CostUSD, &sp.CostSource, &sp.FinishReason,
 			&sp.ToolName, &sp.RetrievalIndex, &sp.RetrievalCount, &params, &docs, &attrs,
-			&pseg, &poff, &pidx)
+			&pseg, &poff, &pidx, &res)
 		if err != nil {
 			return nil, nil, fmt.Errorf("scan span: %w", err)
 		}
@@ -146,6 +148,17 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 		if attrs.Valid {
 			if sp.Attributes, err = decodeAttributes(attrs.String); err != nil {
 				return nil, nil, fmt.Errorf("decode attributes of span %s: %w", sp.SpanID, err)
+			}
+		}
+		if res.Valid {
+			r, err := decodeAttributes(res.String)
+			if err != nil {
+				return nil, nil, fmt.Errorf("decode resource of span %s: %w", sp.SpanID, err)
+			}
+			if sp.Attributes == nil {
+				sp.Attributes = r
+			} else {
+				maps.Copy(sp.Attributes, r)
 			}
 		}
 		if pseg.Valid && poff.Valid && pidx.Valid {

@@ -91,7 +91,8 @@ func fixture() []loupe.Span {
 	l.RequestModel = "claude-sonnet"
 	l.Usage = loupe.Usage{Input: 50, Output: 10}
 	l.CostUSD = 0.005
-	l.Attributes = map[string]any{"http.route": "/x", "retries": int64(3), `we'ird.key`: "yes", "flag": true}
+	l.Attributes = map[string]any{"http.route": "/x", "retries": int64(3), `we'ird.key`: "yes", "flag": true,
+		"resource.host.name": "pod-7", "resource.replicas": int64(2)}
 	l.Payload = &loupe.Payload{Input: []loupe.Message{{Role: "user", Content: "Refund delayed order"}}}
 	out = append(out, a, l)
 	// trace 4
@@ -145,6 +146,9 @@ func TestSearchFilters(t *testing.T) {
 		{"status = error or tool.name = create_refund", []uint64{2, 3, 4}},
 		{"not (kind = agent or kind = tool)", []uint64{1, 3, 4}},
 		{"http.route = \"/x\"", []uint64{3}},
+		{"resource.host.name = \"pod-7\"", []uint64{3}},
+		{"resource.replicas >= 2 and http.route = \"/x\"", []uint64{3}},
+		{"resource.host.name = \"/x\"", nil},
 		{"attr.retries = 3", []uint64{3}},
 		{"attr.retries > 2.5", []uint64{3}},
 		{"attr.retries < 3", nil},

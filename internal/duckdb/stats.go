@@ -61,7 +61,7 @@ func spanValueSQL(f query.Field, args *[]any) (string, error) {
 		return "CAST(" + col + " AS VARCHAR)", nil
 	case query.AttrScope:
 		*args = append(*args, jsonPointer(f.Name))
-		return "coalesce(json_extract_string(s.attributes, ?), '')", nil
+		return "coalesce(json_extract_string(" + attrColumn(f.Name) + ", ?), '')", nil
 	}
 	return "", fmt.Errorf("%w: cannot group by %s", loupe.ErrInvalid, f.Name)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -158,7 +159,12 @@ type writer struct {
 	pbuf []byte         // payload JSON of one write, reused
 	pend []int          // end of each payload in pbuf
 	recs [][]byte       // the payloads, slices of pbuf
+	keys []string       // one span's attribute keys, reused
 }
+
+// resourcePrefix marks the resource attributes in loupe.Span.Attributes;
+// they are stored in the resource column (migrations/0004_resource.sql).
+const resourcePrefix = "resource."
 
 // appendPayloads marshals the payload of every span of batches that has one
 // (in order) and appends them to the segment log as one group commit; it
@@ -283,12 +289,35 @@ func (w *writer) appendSpan(s *loupe.Span, ref *segment.Ref) error {
 		buf = appendDocuments(buf, s.Documents)
 		docs = buf[n:len(buf):len(buf)]
 	}
+	var res driver.Value
 	if len(s.Attributes) > 0 {
-		n := len(buf)
-		if buf, err = appendMap(buf, s.Attributes); err != nil {
-			return fmt.Errorf("span %s attributes: %w", s.SpanID, err)
+		// Sorted keys put the resource.* keys in one run: they go to the
+		// resource column, the rest to attributes.
+		keys := w.keys[:0]
+		for k := range s.Attributes {
+			keys = append(keys, k)
 		}
-		attrs = buf[n:len(buf):len(buf)]
+		slices.Sort(keys)
+		i, _ := slices.BinarySearch(keys, resourcePrefix)
+		j := i
+		for j < len(keys) && strings.HasPrefix(keys[j], resourcePrefix) {
+			j++
+		}
+		if j > i {
+			n := len(buf)
+			if buf, err = appendMapKeys(buf, s.Attributes, keys[i:j]); err != nil {
+				return fmt.Errorf("span %s resource: %w", s.SpanID, err)
+			}
+			res = buf[n:len(buf):len(buf)]
+		}
+		if rest := append(keys[:i:i], keys[j:]...); len(rest) > 0 {
+			n := len(buf)
+			if buf, err = appendMapKeys(buf, s.Attributes, rest); err != nil {
+				return fmt.Errorf("span %s attributes: %w", s.SpanID, err)
+			}
+			attrs = buf[n:len(buf):len(buf)]
+		}
+		w.keys = keys[:0]
 	}
 	var pseg, poff, pidx driver.Value // NULL without a payload
 	if ref != nil {
@@ -307,7 +336,7 @@ func (w *writer) appendSpan(s *loupe.Span, ref *segment.Ref) error {
 		s.Usage.Input, s.Usage.CacheRead, s.Usage.CacheWrite, s.Usage.Output, s.Usage.Reasoning, s.Usage.Total(),
 		s.CostUSD, text(s.CostSource), text(s.FinishReason),
 		text(s.ToolName), text(s.RetrievalIndex), s.RetrievalCount,
-		params, docs, attrs, pseg, poff, pidx,
+		params, docs, attrs, pseg, poff, pidx, res,
 	)
 	err = w.spans.AppendRow(w.row...)
 	w.buf = buf
