@@ -38,6 +38,8 @@ COMMAND="RUNS=$RUNS D=$D CONCURRENCY=$CONCURRENCY TRACES=$TRACES SEED=$SEED GZIP
 
 log() { printf '[ingest %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 command -v jq >/dev/null || die "jq is required (apt-get install jq)"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS=$RUNS: want a positive integer"
@@ -71,29 +73,6 @@ loadgen_args=(-endpoint "http://127.0.0.1:$PORT" -duration "${D}s" -concurrency 
 	-traces-per-request "$TRACES" -seed "$SEED" -json)
 [[ "$GZIP" == 1 ]] && loadgen_args+=(-gzip)
 
-# start_server LOGFILE CMD... starts a server in the background, sets
-# server_pid, and waits until it logs "listening" (or dies, or 120 s pass).
-start_server() {
-	local logfile=$1
-	shift
-	"$@" 2>"$logfile" >/dev/null &
-	server_pid=$!
-	for _ in $(seq 1 1200); do
-		if grep -q 'listening' "$logfile" 2>/dev/null; then
-			return 0
-		fi
-		if ! kill -0 "$server_pid" 2>/dev/null; then
-			wait "$server_pid" || true
-			server_pid=""
-			cat "$logfile" >&2
-			die "server exited before listening: $*"
-		fi
-		sleep 0.1
-	done
-	cat "$logfile" >&2
-	die "server did not log 'listening' within 120 s: $*"
-}
-
 # stop_server sends SIGTERM, waits for the exit, and sets stop_rc and
 # stop_secs (how long the graceful shutdown took). Not for $(...): it must
 # run in the shell that started the server.
@@ -107,8 +86,6 @@ stop_server() {
 	server_pid=""
 	stop_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
 }
-
-peak_rss_kib() { awk '/^VmHWM:/{print $2}' "/proc/$1/status"; }
 
 runs_file="$work/runs.jsonl"
 : >"$runs_file"
@@ -132,7 +109,7 @@ one_run() {
 	fi
 	local rss rc secs disk=0
 	kill -0 "$server_pid" 2>/dev/null || { tail -20 "$logfile" >&2; die "$mode server died during the run"; }
-	rss=$(peak_rss_kib "$server_pid")
+	rss=$(proc_kib "$server_pid" VmHWM)
 	stop_server
 	rc=$stop_rc
 	secs=$stop_secs

@@ -52,6 +52,8 @@ COMMAND="LEVELS=\"$LEVELS\" K=$K WARMUP=$WARMUP SEED=$SEED TRACES=$TRACES CONCUR
 
 log() { printf '[query %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 command -v jq >/dev/null || die "jq is required (apt-get install jq)"
 [[ "$K" =~ ^[1-9][0-9]*$ ]] || die "K=$K: want a positive integer"
@@ -113,27 +115,6 @@ run_child() {
 	return "$rc"
 }
 
-# start_server CMD... starts the server in the background, sets server_pid,
-# and waits until it logs "listening" (or dies, or 120 s pass).
-start_server() {
-	"$@" 2>"$logfile" >/dev/null &
-	server_pid=$!
-	for _ in $(seq 1 1200); do
-		if grep -q 'listening' "$logfile" 2>/dev/null; then
-			return 0
-		fi
-		if ! kill -0 "$server_pid" 2>/dev/null; then
-			wait "$server_pid" || true
-			server_pid=""
-			cat "$logfile" >&2
-			die "server exited before listening: $*"
-		fi
-		sleep 0.1
-	done
-	cat "$logfile" >&2
-	die "server did not log 'listening' within 120 s: $*"
-}
-
 check_server() {
 	kill -0 "$server_pid" 2>/dev/null || {
 		tail -20 "$logfile" >&2
@@ -141,7 +122,6 @@ check_server() {
 	}
 }
 
-proc_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 now_rfc3339() { date -u +%Y-%m-%dT%H:%M:%S.%NZ; }
 
 # progress LEVEL LOADED_BEFORE: turns loadgen's per-second lines into a
@@ -214,7 +194,7 @@ write_results() {
 
 log "starting $LOUPE_BIN serve --data $data on 127.0.0.1:$PORT"
 # shellcheck disable=SC2086 # LOUPE_ARGS is a list of flags
-start_server "$LOUPE_BIN" serve --addr "127.0.0.1:$PORT" --grpc-addr "127.0.0.1:$GRPC_PORT" --data "$data" $LOUPE_ARGS
+start_server "$logfile" "$LOUPE_BIN" serve --addr "127.0.0.1:$PORT" --grpc-addr "127.0.0.1:$GRPC_PORT" --data "$data" $LOUPE_ARGS
 endpoint="http://127.0.0.1:$PORT"
 
 date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)
