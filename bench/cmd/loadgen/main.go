@@ -17,7 +17,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -29,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loupehq/loupe/bench/loopback"
 	"github.com/loupehq/loupe/bench/workload"
 )
 
@@ -94,26 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	case c.variants < 1:
 		return c, fmt.Errorf("-variants %d: want >= 1", c.variants)
 	}
-	return c, checkLoopback(c.endpoint)
-}
-
-// checkLoopback refuses endpoints that are not on this machine.
-func checkLoopback(endpoint string) error {
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return fmt.Errorf("-endpoint %q: %w", endpoint, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("-endpoint %q: want an http:// or https:// URL", endpoint)
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("-endpoint %q: loadgen only targets loopback addresses (127.0.0.0/8, ::1, localhost)", endpoint)
+	return c, loopback.Check("loadgen", c.endpoint)
 }
 
 // Result is what one run measured. JSON names are stable: bench/ingest.sh reads them.

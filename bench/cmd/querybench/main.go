@@ -25,7 +25,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -35,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/loupehq/loupe/bench/loopback"
 )
 
 func main() {
@@ -122,26 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	c.idsWanted = c.k + c.warmup
 	c.endpoint = strings.TrimRight(c.endpoint, "/")
-	return c, checkLoopback(c.endpoint)
-}
-
-// checkLoopback refuses endpoints that are not on this machine.
-func checkLoopback(endpoint string) error {
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return fmt.Errorf("-endpoint %q: %w", endpoint, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("-endpoint %q: want an http:// or https:// URL", endpoint)
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("-endpoint %q: querybench only targets loopback addresses (127.0.0.0/8, ::1, localhost)", endpoint)
+	return c, loopback.Check("querybench", c.endpoint)
 }
 
 // Target is one latency objective: Stat (p50 or p99) at most Ms.
