@@ -18,6 +18,7 @@ func TestImportDirection(t *testing.T) {
 	}{
 		{pkg: mod, stdlib: true},
 		{pkg: mod + "/internal/otlp", banned: []string{mod + "/internal/duckdb", mod + "/internal/server", mod + "/internal/ingest", mod + "/internal/pricing", "github.com/duckdb"}},
+		{pkg: mod + "/internal/auth", banned: []string{mod + "/internal/", "github.com/duckdb", "google.golang.org/grpc"}},
 		{pkg: mod + "/internal/pricing", banned: []string{mod + "/internal/", "github.com/duckdb", "google.golang.org/grpc"}},
 		{pkg: mod + "/internal/ingest", banned: []string{mod + "/internal/duckdb", mod + "/internal/server", mod + "/internal/otlp", "github.com/duckdb"}},
 		{pkg: mod + "/internal/duckdb", banned: []string{mod + "/internal/server", mod + "/internal/ingest", mod + "/internal/otlp", "google.golang.org/grpc"}},

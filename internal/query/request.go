@@ -1,6 +1,13 @@
 package query
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/loupehq/loupe"
+)
 
 // Limits applied to every request; larger values are clamped and the
 // answer says so in its notes.
@@ -28,7 +35,38 @@ type TraceSearch struct {
 	To      time.Time
 	Limit   int
 	// Cursor is the opaque Next of the previous page, "" for the first.
+	// A cursor is only valid with the Sort it was made with.
 	Cursor string
+	// Sort orders the traces; the zero value is newest first.
+	Sort Sort
+}
+
+// Sort is the order of a trace list: a summary field (one of SortFields)
+// and a direction. Ties are broken by start time, then trace id, in the
+// same direction, so paging is stable.
+type Sort struct {
+	// Field is the JSON name of a TraceSummary field; "" means start_time.
+	Field string
+	// Asc is true for ascending order; the default is descending.
+	Asc bool
+}
+
+// SortFields are the trace summary fields a list can be sorted by.
+var SortFields = []string{"start_time", "name", "status", "duration_ms", "span_count",
+	"total_tokens", "cost_usd", "prompt_version_id", "model"}
+
+// ParseSort parses the API's sort parameter: a field of SortFields,
+// prefixed with "-" for descending order ("-duration_ms"); "" is newest
+// first. total_tokens is input_tokens plus output_tokens.
+func ParseSort(s string) (Sort, error) {
+	if s == "" {
+		return Sort{}, nil
+	}
+	f, desc := strings.CutPrefix(s, "-")
+	if !slices.Contains(SortFields, f) {
+		return Sort{}, fmt.Errorf("%w: cannot sort by %q (want one of %s, with - for descending)", loupe.ErrInvalid, f, strings.Join(SortFields, ", "))
+	}
+	return Sort{Field: f, Asc: !desc}, nil
 }
 
 // StatsRequest asks for aggregates over the traces (or spans, with Level

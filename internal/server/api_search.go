@@ -39,8 +39,11 @@ func handleSearch(log *slog.Logger, reader loupe.TraceReader) http.Handler {
 // what was clamped.
 func parseSearch(r *http.Request, now time.Time) (query.TraceSearch, []string, error) {
 	v := r.URL.Query()
-	q := query.TraceSearch{Project: loupe.DefaultProject, Limit: query.DefaultLimit, Cursor: v.Get("cursor")}
+	q := query.TraceSearch{Project: principalOf(r.Context()).Project, Limit: query.DefaultLimit, Cursor: v.Get("cursor")}
 	var err error
+	if q.Sort, err = query.ParseSort(v.Get("sort")); err != nil {
+		return q, nil, paramError("sort", "%v", err)
+	}
 	if q.Filter, err = parseFilter(v); err != nil {
 		return q, nil, err
 	}

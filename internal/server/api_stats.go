@@ -39,7 +39,7 @@ func handleStats(log *slog.Logger, reader loupe.TraceReader) http.Handler {
 // what was clamped.
 func parseStats(r *http.Request, now time.Time) (query.StatsRequest, []string, error) {
 	v := r.URL.Query()
-	q := query.StatsRequest{Project: loupe.DefaultProject, Level: "trace"}
+	q := query.StatsRequest{Project: principalOf(r.Context()).Project, Level: "trace"}
 	var err error
 	if q.Filter, err = parseFilter(v); err != nil {
 		return q, nil, err

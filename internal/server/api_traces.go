@@ -24,7 +24,7 @@ func handleTrace(log *slog.Logger, reader loupe.TraceReader) http.Handler {
 			writeError(w, log, formatAPI, err)
 			return
 		}
-		tr, err := reader.Trace(r.Context(), loupe.DefaultProject, id)
+		tr, err := reader.Trace(r.Context(), principalOf(r.Context()).Project, id)
 		if errors.Is(err, loupe.ErrNotFound) {
 			err = fmt.Errorf("trace %s %w", id, loupe.ErrNotFound)
 		}

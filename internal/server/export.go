@@ -55,7 +55,7 @@ func (e *exporter) traces(ctx context.Context, transport string, req *coltracepb
 	}
 
 	dst := e.getSpans()
-	spans, rej := e.norm.Traces(loupe.DefaultProject, req, *dst)
+	spans, rej := e.norm.Traces(principalOf(ctx).Project, req, *dst)
 	if rej.Count > 0 {
 		e.m.rejectedSpans.WithLabelValues(transport).Add(float64(rej.Count))
 		resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{RejectedSpans: rej.Count, ErrorMessage: rej.Message}
@@ -94,7 +94,7 @@ func (e *exporter) logs(ctx context.Context, transport string, req *collogspb.Ex
 		return resp, nil
 	}
 
-	events, rej := e.norm.Logs(loupe.DefaultProject, req, nil)
+	events, rej := e.norm.Logs(principalOf(ctx).Project, req, nil)
 	if rej.Count > 0 {
 		e.m.rejectedLogs.WithLabelValues(transport).Add(float64(rej.Count))
 		resp.PartialSuccess = &collogspb.ExportLogsPartialSuccess{RejectedLogRecords: rej.Count, ErrorMessage: rej.Message}
