@@ -171,6 +171,11 @@ type Span struct {
 
 	// Payload holds the large bodies; nil when none or stripped.
 	Payload *Payload `json:"payload,omitempty"`
+
+	// Sample is what the tail sampler kept of this span's trace and the
+	// weight it carries; the zero value means sampling was off (kept in
+	// full, weight 1).
+	Sample Sample `json:"sample,omitzero"`
 }
 
 // Duration returns End - Start.

@@ -15,6 +15,12 @@ type SpanEvent struct {
 type Batch struct {
 	Spans  []Span
 	Events []SpanEvent
+	// Decisions are tail-sampling verdicts to record with the spans, in the
+	// same atomic write, so a sampler that restarts knows what it decided.
+	Decisions []Decision
+	// Counts are exact pre-sampling counter increments, stored in the same
+	// atomic write as the spans and decisions.
+	Counts []Count
 }
 
 // Len returns the number of spans and events in the batch.
