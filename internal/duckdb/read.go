@@ -21,7 +21,8 @@ const (
 	session_id, user_id, prompt_name, prompt_version_id, release_label, provider, request_model,
 	response_model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
 	reasoning_tokens, cost_usd, cost_source, finish_reason, tool_name, retrieval_index,
-	retrieval_count, params, documents, attributes, payload_seg, payload_off, payload_idx, resource
+	retrieval_count, params, documents, attributes, payload_seg, payload_off, payload_idx, resource,
+	coalesce(sample_class, ''), coalesce(sample_weight, 1), coalesce(sample_rule, '')
 FROM spans WHERE trace_hi = ? AND trace_lo = ? AND project = ? AND start_ns BETWEEN ? AND ?`
 
 	// selectTraceBounds finds the time range of a trace's spans in its
@@ -115,6 +116,8 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 			res                 sql.NullString
 			pseg, poff, pidx    sql.NullInt64
 			u                   = &sp.Usage
+			sclass, srule       string
+			sweight             float64
 		)
 		err := rows.Scan(&sid, &parent, &sp.Name, &kind, &sp.OTelKind, &start, &end,
 			&status, &sp.StatusMessage, &sp.ErrorType, &sp.Service, &sp.Environment,
@@ -123,7 +126,7 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 			&sp.RequestModel, &sp.ResponseModel, &u.Input, &u.CacheRead, &u.CacheWrite,
 			&u.Output, &u.Reasoning, &sp.CostUSD, &sp.CostSource, &sp.FinishReason,
 			&sp.ToolName, &sp.RetrievalIndex, &sp.RetrievalCount, &params, &docs, &attrs,
-			&pseg, &poff, &pidx, &res)
+			&pseg, &poff, &pidx, &res, &sclass, &sweight, &srule)
 		if err != nil {
 			return nil, nil, fmt.Errorf("scan span: %w", err)
 		}
@@ -135,6 +138,7 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 		sp.Status = loupe.Status(status)
 		sp.Start = time.Unix(0, start).UTC()
 		sp.End = time.Unix(0, end).UTC()
+		sp.Sample = sampleOf(sclass, srule, sweight)
 		if params.Valid {
 			if err := decodeJSON(params.String, &sp.Params); err != nil {
 				return nil, nil, fmt.Errorf("decode params of span %s: %w", sp.SpanID, err)

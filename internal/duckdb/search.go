@@ -57,6 +57,7 @@ type part struct {
 	session, prompt, promptVer firstValue
 	model                      string
 	modelStart                 int64
+	sample                     loupe.Sample // the first span's
 }
 
 // rank orders spans for "first non-empty, root first": roots before other
@@ -106,7 +107,7 @@ func buildTraceParts(batches []loupe.Batch) []*part {
 			start, end := sp.Start.UnixNano(), sp.End.UnixNano()
 			if p == nil {
 				hi, lo := traceHalves(sp.TraceID)
-				p = &part{project: text(sp.Project), hi: hi, lo: lo, start: start, end: end}
+				p = &part{project: text(sp.Project), hi: hi, lo: lo, start: start, end: end, sample: sp.Sample}
 				index[k] = p
 				parts = append(parts, p)
 			}
@@ -166,12 +167,13 @@ func appendTraceParts(conn driver.Conn, batches []loupe.Batch) (err error) {
 			err = fmt.Errorf("flush trace_parts: %w", cerr)
 		}
 	}()
-	row := make([]driver.Value, 0, 22)
+	row := make([]driver.Value, 0, 24)
 	for _, p := range parts {
 		row = append(row[:0], p.project, p.hi, p.lo, p.start, p.end, p.hasRoot, p.rootFailed, p.name,
 			p.spans, p.errors, p.in, p.out, p.total, p.cost,
 			text(p.service.v), text(p.env.v), text(p.tenant.v), text(p.session.v),
-			text(p.prompt.v), text(p.promptVer.v), p.model, p.modelStart)
+			text(p.prompt.v), text(p.promptVer.v), p.model, p.modelStart,
+			string(p.sample.Class), sampleWeight(p.sample))
 		if err := a.AppendRow(row...); err != nil {
 			return fmt.Errorf("append trace part: %w", err)
 		}

@@ -17,12 +17,15 @@ import (
 	"github.com/loupehq/loupe/internal/segment"
 )
 
-// Write stores every span and event of batches: it appends the payloads to
+// Write stores every span and event of batches, and their sampling
+// decisions and counts (sample.go): it appends the payloads to
 // the segment log (fsynced), then the rows in one DuckDB transaction, and
 // returns nil only after DuckDB committed it, which writes and fsyncs the
 // WAL, so the rows survive a crash. On error nothing is stored. Spans that
 // fail loupe.Span.Validate reject the whole call with loupe.ErrInvalid
-// before anything is written. A payload with nothing in it
+// before anything is written, as do bad sampling verdicts or counts
+// (checkSampling). Metadata-only spans (loupe.SampleMetadata) are stored
+// without their payload. A payload with nothing in it
 // (loupe.Payload.IsZero) is stored as none and reads back nil. Write calls
 // are serialized; it returns loupe.ErrClosed after Close.
 func (s *Store) Write(ctx context.Context, batches []loupe.Batch) error {
@@ -33,11 +36,15 @@ func (s *Store) Write(ctx context.Context, batches []loupe.Batch) error {
 				return fmt.Errorf("write spans: %w", err)
 			}
 		}
-		n += batches[i].Len()
+		n += batches[i].Len() + len(batches[i].Decisions) + len(batches[i].Counts)
 	}
 	if n == 0 {
 		return nil
 	}
+	if err := checkSampling(batches); err != nil {
+		return fmt.Errorf("write spans: %w", err)
+	}
+	batches = stripMetadataPayloads(batches)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
@@ -128,6 +135,9 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, batches []loup
 		return err
 	}
 	if err := s.appendSearchRows(ctx, conn, batches); err != nil {
+		return err
+	}
+	if err := appendSampling(conn, batches); err != nil {
 		return err
 	}
 	if s.beforeCommit != nil {
@@ -337,6 +347,7 @@ func (w *writer) appendSpan(s *loupe.Span, ref *segment.Ref) error {
 		s.CostUSD, text(s.CostSource), text(s.FinishReason),
 		text(s.ToolName), text(s.RetrievalIndex), s.RetrievalCount,
 		params, docs, attrs, pseg, poff, pidx, res,
+		string(s.Sample.Class), sampleWeight(s.Sample), text(s.Sample.Rule),
 	)
 	err = w.spans.AppendRow(w.row...)
 	w.buf = buf

@@ -50,6 +50,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"EmptyBatch", testEmptyBatch},
 		{"NotRetained", testNotRetained},
 		{"DuplicateSpans", testDuplicateSpans},
+		{"SampleRoundTrip", testSampleRoundTrip},
+		{"Decisions", testDecisions},
+		{"InvalidSampling", testInvalidSampling},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
