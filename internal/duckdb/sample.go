@@ -26,7 +26,7 @@ func checkSampling(batches []loupe.Batch) error {
 		b := &batches[i]
 		for j := range b.Spans {
 			sp := &b.Spans[j]
-			if err := checkSample(sp.Sample, false); err != nil {
+			if err := checkSample(sp.Sample); err != nil {
 				return fmt.Errorf("span %s: %w", sp.SpanID, err)
 			}
 		}
@@ -38,7 +38,7 @@ func checkSampling(batches []loupe.Batch) error {
 			if d.Sample.Class == loupe.SampleAll {
 				return fmt.Errorf("%w: decision on trace %s has no class", loupe.ErrInvalid, d.TraceID)
 			}
-			if err := checkSample(d.Sample, true); err != nil {
+			if err := checkSample(d.Sample); err != nil {
 				return fmt.Errorf("decision on trace %s: %w", d.TraceID, err)
 			}
 		}
@@ -59,15 +59,10 @@ func checkSampling(batches []loupe.Batch) error {
 	return nil
 }
 
-// checkSample validates a verdict's class and weight; dropped is allowed
-// only in decisions.
-func checkSample(s loupe.Sample, decision bool) error {
+// checkSample validates a verdict's class and weight.
+func checkSample(s loupe.Sample) error {
 	switch s.Class {
-	case loupe.SampleAll, loupe.SampleFull, loupe.SampleMetadata:
-	case loupe.SampleDropped:
-		if !decision {
-			return fmt.Errorf("%w: spans of a dropped trace are not stored", loupe.ErrInvalid)
-		}
+	case loupe.SampleAll, loupe.SampleFull, loupe.SampleMetadata, loupe.SampleDropped:
 	default:
 		return fmt.Errorf("%w: unknown sample class %q", loupe.ErrInvalid, s.Class)
 	}
@@ -77,29 +72,41 @@ func checkSample(s loupe.Sample, decision bool) error {
 	return nil
 }
 
-// stripMetadataPayloads returns batches with the payloads of
-// metadata-only spans removed, copying only the span slices it changes (the
-// caller's batches are never modified). A metadata-only trace stores no
-// payload bytes, whatever its producer sent.
-func stripMetadataPayloads(batches []loupe.Batch) []loupe.Batch {
+// applySampleClasses returns batches as the store keeps them: without the
+// spans of dropped traces (loupe.SampleDropped: nothing but the decision
+// and counts is kept, so a late span of a dropped trace is not stored) and
+// without the payloads of metadata-only spans (a metadata-only trace stores
+// no payload bytes, whatever its producer sent). It copies only the span
+// slices it changes: the caller's batches are never modified.
+func applySampleClasses(batches []loupe.Batch) []loupe.Batch {
 	var out []loupe.Batch
 	for i := range batches {
 		spans := batches[i].Spans
-		copied := false
+		change := false
 		for j := range spans {
-			if spans[j].Sample.Class != loupe.SampleMetadata || spans[j].Payload == nil {
-				continue
+			c := spans[j].Sample.Class
+			if c == loupe.SampleDropped || (c == loupe.SampleMetadata && spans[j].Payload != nil) {
+				change = true
+				break
 			}
-			if out == nil {
-				out = append([]loupe.Batch(nil), batches...)
-			}
-			if !copied {
-				spans = append([]loupe.Span(nil), spans...)
-				out[i].Spans = spans
-				copied = true
-			}
-			spans[j].Payload = nil
 		}
+		if !change {
+			continue
+		}
+		if out == nil {
+			out = append([]loupe.Batch(nil), batches...)
+		}
+		kept := make([]loupe.Span, 0, len(spans))
+		for _, sp := range spans {
+			switch sp.Sample.Class {
+			case loupe.SampleDropped:
+				continue
+			case loupe.SampleMetadata:
+				sp.Payload = nil
+			}
+			kept = append(kept, sp)
+		}
+		out[i].Spans = kept
 	}
 	if out == nil {
 		return batches

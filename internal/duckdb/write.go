@@ -25,7 +25,7 @@ import (
 // fail loupe.Span.Validate reject the whole call with loupe.ErrInvalid
 // before anything is written, as do bad sampling verdicts or counts
 // (checkSampling). Metadata-only spans (loupe.SampleMetadata) are stored
-// without their payload. A payload with nothing in it
+// without their payload, spans of dropped traces not at all. A payload with nothing in it
 // (loupe.Payload.IsZero) is stored as none and reads back nil. Write calls
 // are serialized; it returns loupe.ErrClosed after Close.
 func (s *Store) Write(ctx context.Context, batches []loupe.Batch) error {
@@ -44,7 +44,7 @@ func (s *Store) Write(ctx context.Context, batches []loupe.Batch) error {
 	if err := checkSampling(batches); err != nil {
 		return fmt.Errorf("write spans: %w", err)
 	}
-	batches = stripMetadataPayloads(batches)
+	batches = applySampleClasses(batches)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {

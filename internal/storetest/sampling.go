@@ -48,6 +48,18 @@ func testSampleRoundTrip(t *testing.T, s Store) {
 		want[i].Payload = nil
 	}
 	checkTrace(t, s, "p", traceID(21), want)
+
+	// Spans of a dropped trace (a late span after the verdict) are not
+	// stored; the other spans of their write are.
+	late := sampled(manySpans("p", traceID(22), 2, 1), loupe.Sample{Class: loupe.SampleDropped, Rule: "rest"})
+	mustWrite(t, s, loupe.Batch{Spans: append(late, full[0])})
+	if _, err := s.Trace(t.Context(), "p", traceID(22)); !errors.Is(err, loupe.ErrNotFound) {
+		t.Errorf("Trace(dropped) = %v, want ErrNotFound", err)
+	}
+	got, err := s.Trace(t.Context(), "p", traceID(20))
+	if err != nil || len(got.Spans) != len(full)+1 {
+		t.Errorf("Trace(full) after a second write = %v spans, %v; want %d", spanCount(got), err, len(full)+1)
+	}
 }
 
 // testDecisions checks that decisions, with or without spans, are found by
@@ -106,7 +118,6 @@ func testInvalidSampling(t *testing.T, s Store) {
 		spoil func(b *loupe.Batch)
 	}{
 		{"UnknownSpanClass", func(b *loupe.Batch) { b.Spans[1].Sample.Class = "half" }},
-		{"DroppedSpan", func(b *loupe.Batch) { b.Spans[1].Sample.Class = loupe.SampleDropped }},
 		{"FractionalWeight", func(b *loupe.Batch) { b.Spans[0].Sample = loupe.Sample{Class: loupe.SampleFull, Weight: 0.5} }},
 		{"DecisionWithoutClass", func(b *loupe.Batch) { b.Decisions[0].Sample.Class = "" }},
 		{"DecisionWithoutTrace", func(b *loupe.Batch) { b.Decisions[0].TraceID = loupe.TraceID{} }},
