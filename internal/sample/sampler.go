@@ -1,0 +1,857 @@
+package sample
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/loupehq/loupe"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultGrace          = 5 * time.Second
+	DefaultTimeout        = 60 * time.Second
+	DefaultMaxSpans       = 200_000
+	DefaultMaxWait        = time.Second
+	DefaultTick           = 100 * time.Millisecond
+	DefaultLogFileBytes   = 64 << 20
+	DefaultRememberTraces = 200_000
+	// maxWriteSpans bounds the spans of one batch handed to the next
+	// stage; a batch holds whole traces, so one huge trace may exceed it.
+	maxWriteSpans = 10_000
+	// lookupChunk bounds the trace ids of one Decisions call.
+	lookupChunk = 500
+)
+
+// Ingester takes a batch and returns nil once it is durable
+// (*ingest.Pipeline).
+type Ingester interface {
+	Submit(ctx context.Context, b loupe.Batch) error
+}
+
+// Store is what the sampler reads back from the store: decisions already
+// recorded (at restart, and for spans that come long after their trace was
+// decided) and the spans already stored of a trace (so a replay does not
+// store them twice). *duckdb.Store implements it.
+type Store interface {
+	Decisions(ctx context.Context, project string, ids []loupe.TraceID) (map[loupe.TraceID]loupe.Decision, error)
+	Trace(ctx context.Context, project string, id loupe.TraceID) (*loupe.Trace, error)
+}
+
+// Options configures New. The zero value of every field but Dir, Policy,
+// Next and Store means its default.
+type Options struct {
+	// Dir holds the pending log, the boosts and the prompt versions seen
+	// (<data>/sampling).
+	Dir    string
+	Policy *Policy
+	// Next receives the decided batches; Store answers lookups.
+	Next  Ingester
+	Store Store
+	// Grace is how long after its root span arrived a trace waits for late
+	// children. Timeout is how long a trace whose root never arrives waits
+	// after its first span.
+	Grace   time.Duration
+	Timeout time.Duration
+	// MaxSpans bounds the spans and events held in memory awaiting a
+	// decision or a write. Past three quarters of it the oldest traces are
+	// decided early; when it is full, Submit waits up to MaxWait for room
+	// and then returns loupe.ErrOverloaded.
+	MaxSpans int
+	MaxWait  time.Duration
+	// Tick is how often the decision loop looks for due traces.
+	Tick time.Duration
+	// LogFileBytes is the size at which the pending log starts a new file.
+	LogFileBytes int64
+	// RememberTraces bounds the recent decisions kept in memory for late
+	// spans; older ones are looked up in the store.
+	RememberTraces int
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+type traceKey struct {
+	project string
+	id      loupe.TraceID
+}
+
+// pending is a trace awaiting its decision.
+type pending struct {
+	spans  []loupe.Span
+	events []loupe.SpanEvent
+	files  []uint32  // one pending-log reference per entry
+	first  time.Time // arrival of its first span or event
+	rootAt time.Time // arrival of its root span; zero while none
+}
+
+func (p *pending) len() int { return len(p.spans) + len(p.events) }
+
+// decided is a remembered decision.
+type decided struct {
+	sample  loupe.Sample
+	reason  string
+	dims    Dims
+	minute  time.Time
+	at      time.Time
+}
+
+// late are spans and events of a trace already decided, waiting to be
+// written the way the decision says.
+type late struct {
+	key    traceKey
+	d      *decided
+	spans  []loupe.Span
+	events []loupe.SpanEvent
+	file   uint32 // one pending-log reference
+}
+
+// Sampler is the tail sampler. It implements the server's Ingester in
+// front of Next. Close must be called to stop its decision loop.
+type Sampler struct {
+	next     Ingester
+	store    Store
+	log      *slog.Logger
+	plog     *pendingLog
+	boosts   *boosts
+	policy   atomic.Pointer[Policy]
+	now      func() time.Time
+	grace    time.Duration
+	timeout  time.Duration
+	maxSpans int
+	maxWait  time.Duration
+	remember int
+	seen     *seenVersions
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	kick   chan struct{} // capacity 1: asks the loop for a round now
+
+	round sync.Mutex // one decision round at a time
+
+	mu      sync.Mutex
+	pending map[traceKey]*pending
+	recent  map[traceKey]*decided
+	order   []traceKey // FIFO of recent, for eviction
+	late    []late
+	held    int           // spans+events in pending, late and in-flight writes
+	space   chan struct{} // closed (and replaced) when held decreases
+	stats   Stats
+}
+
+// Stats are the sampler's running totals.
+type Stats struct {
+	Pending  int   `json:"pending_spans"`
+	Traces   int   `json:"pending_traces"`
+	Decided  int64 `json:"decided_traces"`
+	Full     int64 `json:"kept_full"`
+	Metadata int64 `json:"kept_metadata"`
+	Dropped  int64 `json:"dropped"`
+	Late     int64 `json:"late_spans"`
+	Early    int64 `json:"decided_early"`
+}
+
+// New opens the sampler's directory, replays the batches acknowledged but
+// not decided before a restart, and starts the decision loop.
+func New(ctx context.Context, opts Options) (*Sampler, error) {
+	if opts.Policy == nil || opts.Next == nil || opts.Store == nil || opts.Dir == "" {
+		return nil, errors.New("sample.New: Dir, Policy, Next and Store are required")
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = DefaultGrace
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxSpans <= 0 {
+		opts.MaxSpans = DefaultMaxSpans
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = DefaultMaxWait
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = DefaultTick
+	}
+	if opts.LogFileBytes <= 0 {
+		opts.LogFileBytes = DefaultLogFileBytes
+	}
+	if opts.RememberTraces <= 0 {
+		opts.RememberTraces = DefaultRememberTraces
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := opts.Logger.With("component", "sample")
+	bs, err := openBoosts(filepath.Join(opts.Dir, "boosts.json"), opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	seen, err := openSeen(filepath.Join(opts.Dir, "prompt_versions.json"))
+	if err != nil {
+		return nil, err
+	}
+	plog, recs, err := openLog(filepath.Join(opts.Dir, "pending"), opts.LogFileBytes, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sampler{
+		next: opts.Next, store: opts.Store, log: log, plog: plog, boosts: bs,
+		now: opts.Now, grace: opts.Grace, timeout: opts.Timeout, maxSpans: opts.MaxSpans,
+		maxWait: opts.MaxWait, remember: opts.RememberTraces, seen: seen,
+		done: make(chan struct{}), kick: make(chan struct{}, 1),
+		pending: make(map[traceKey]*pending), recent: make(map[traceKey]*decided),
+		space: make(chan struct{}),
+	}
+	s.policy.Store(opts.Policy)
+	if err := s.replay(ctx, recs); err != nil {
+		plog.close()
+		return nil, err
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.loop(lctx, opts.Tick)
+	return s, nil
+}
+
+// replay rebuilds the pending traces from the log. Traces the store has
+// already decided follow their decision: only their spans not yet stored
+// are written (see docs/sampling.md for what a crash may lose).
+func (s *Sampler) replay(ctx context.Context, recs []replayed) error {
+	for _, rc := range recs {
+		r, err := decodeRecord(rc.body)
+		if err != nil {
+			s.log.Warn("sampling log: skipping an unreadable record", "file", fileName(rc.no), "err", err)
+			continue
+		}
+		s.addLocked(rc.no, time.Unix(0, r.Arrived), r.Spans, r.Events)
+	}
+	if len(s.pending) > 0 {
+		s.log.Info("sampling log replayed", "traces", len(s.pending), "spans", s.held)
+	}
+	keys := make([]traceKey, 0, len(s.pending))
+	for k := range s.pending {
+		keys = append(keys, k)
+	}
+	found, err := s.lookup(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("look up decisions of replayed traces: %w", err)
+	}
+	for k, dec := range found {
+		p := s.pending[k]
+		delete(s.pending, k)
+		d := &decided{sample: dec.Sample, reason: "decided before the restart", at: dec.Decided}
+		s.rememberLocked(k, d)
+		spans := p.spans
+		if dec.Sample.Class == loupe.SampleFull || dec.Sample.Class == loupe.SampleMetadata {
+			spans, err = s.unstored(ctx, k, p.spans)
+			if err != nil {
+				return err
+			}
+		} else {
+			spans = nil // a dropped trace's counters were taken with its decision
+		}
+		s.held -= p.len() - len(spans)
+		if len(spans) > 0 {
+			s.late = append(s.late, late{key: k, d: d, spans: spans, file: p.files[0]})
+			p.files = p.files[1:]
+		}
+		for _, f := range p.files {
+			s.plog.unref(f, 1)
+		}
+	}
+	s.plog.sweep()
+	return nil
+}
+
+// unstored returns the spans of the trace the store does not hold yet.
+func (s *Sampler) unstored(ctx context.Context, k traceKey, spans []loupe.Span) ([]loupe.Span, error) {
+	t, err := s.store.Trace(ctx, k.project, k.id)
+	if errors.Is(err, loupe.ErrNotFound) {
+		return spans, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read trace %s: %w", k.id, err)
+	}
+	have := make(map[loupe.SpanID]bool, len(t.Spans))
+	for i := range t.Spans {
+		have[t.Spans[i].SpanID] = true
+	}
+	var out []loupe.Span
+	for i := range spans {
+		if !have[spans[i].SpanID] {
+			out = append(out, spans[i])
+		}
+	}
+	return out, nil
+}
+
+// lookup asks the store for the decisions of keys, a chunk at a time.
+func (s *Sampler) lookup(ctx context.Context, keys []traceKey) (map[traceKey]loupe.Decision, error) {
+	byProject := make(map[string][]loupe.TraceID)
+	for _, k := range keys {
+		byProject[k.project] = append(byProject[k.project], k.id)
+	}
+	out := make(map[traceKey]loupe.Decision)
+	for project, ids := range byProject {
+		for chunk := range slices.Chunk(ids, lookupChunk) {
+			m, err := s.store.Decisions(ctx, project, chunk)
+			if err != nil {
+				return nil, err
+			}
+			for id, d := range m {
+				out[traceKey{project, id}] = d
+			}
+		}
+	}
+	return out, nil
+}
+
+// Submit appends b to the pending log and returns nil once it is durable;
+// the spans are then held until their trace is decided. It returns an
+// error wrapping loupe.ErrOverloaded when the sampler holds MaxSpans for
+// MaxWait, loupe.ErrClosed after Close, or the log's write error.
+func (s *Sampler) Submit(ctx context.Context, b loupe.Batch) error {
+	n := b.Len()
+	if n == 0 {
+		return nil
+	}
+	if err := s.reserve(ctx, n); err != nil {
+		return err
+	}
+	now := s.now()
+	body, err := encodeRecord(now, b.Spans, b.Events)
+	if err == nil {
+		var no uint32
+		no, err = s.plog.append(body)
+		if err == nil {
+			s.mu.Lock()
+			s.held -= n // addLocked counts them again
+			s.addLocked(no, now, b.Spans, b.Events)
+			s.mu.Unlock()
+			s.plog.unref(no, 1)
+			return nil
+		}
+	}
+	s.release(n)
+	if s.isClosed() {
+		return fmt.Errorf("submit batch: %w", loupe.ErrClosed)
+	}
+	return err
+}
+
+func (s *Sampler) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// reserve waits until n more spans fit under MaxSpans (a batch larger than
+// the cap is admitted when nothing is held).
+func (s *Sampler) reserve(ctx context.Context, n int) error {
+	var timer *time.Timer
+	for {
+		s.mu.Lock()
+		if s.held+n <= s.maxSpans || s.held == 0 {
+			s.held += n
+			s.mu.Unlock()
+			if timer != nil {
+				timer.Stop()
+			}
+			return nil
+		}
+		space := s.space
+		s.mu.Unlock()
+		s.poke()
+		if timer == nil {
+			timer = time.NewTimer(s.maxWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-space:
+		case <-timer.C:
+			return fmt.Errorf("%w: sampler holds %d spans awaiting decisions for %s", loupe.ErrOverloaded, s.maxSpans, s.maxWait)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return fmt.Errorf("submit batch: %w", loupe.ErrClosed)
+		}
+	}
+}
+
+func (s *Sampler) release(n int) {
+	s.mu.Lock()
+	s.releaseLocked(n)
+	s.mu.Unlock()
+}
+
+func (s *Sampler) releaseLocked(n int) {
+	if n == 0 {
+		return
+	}
+	s.held -= n
+	close(s.space)
+	s.space = make(chan struct{})
+}
+
+func (s *Sampler) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// addLocked files the spans and events of one logged record (file no)
+// under their traces. It copies the Span values (the caller may reuse its
+// slices) and takes one log reference per trace.
+func (s *Sampler) addLocked(no uint32, at time.Time, spans []loupe.Span, events []loupe.SpanEvent) {
+	var lates map[traceKey]*late
+	touched := make(map[traceKey]bool)
+	get := func(k traceKey) (*pending, *late) {
+		if d, ok := s.recent[k]; ok {
+			if lates == nil {
+				lates = make(map[traceKey]*late)
+			}
+			l := lates[k]
+			if l == nil {
+				l = &late{key: k, d: d, file: no}
+				lates[k] = l
+			}
+			return nil, l
+		}
+		p := s.pending[k]
+		if p == nil {
+			p = &pending{first: at}
+			s.pending[k] = p
+		}
+		if !touched[k] {
+			touched[k] = true
+			p.files = append(p.files, no)
+		}
+		return p, nil
+	}
+	for i := range spans {
+		sp := &spans[i]
+		p, l := get(traceKey{sp.Project, sp.TraceID})
+		if l != nil {
+			l.spans = append(l.spans, *sp)
+			continue
+		}
+		p.spans = append(p.spans, *sp)
+		if sp.IsRoot() && p.rootAt.IsZero() {
+			p.rootAt = at
+		}
+	}
+	for i := range events {
+		ev := &events[i]
+		p, l := get(traceKey{ev.Project, ev.TraceID})
+		if l != nil {
+			l.events = append(l.events, *ev)
+			continue
+		}
+		p.events = append(p.events, *ev)
+	}
+	s.plog.ref(no, len(touched)+len(lates))
+	for _, l := range lates {
+		s.late = append(s.late, *l)
+	}
+	s.held += len(spans) + len(events)
+}
+
+// rememberLocked records d for late spans, evicting the oldest decision
+// past RememberTraces.
+func (s *Sampler) rememberLocked(k traceKey, d *decided) {
+	if _, ok := s.recent[k]; !ok {
+		s.order = append(s.order, k)
+	}
+	s.recent[k] = d
+	for len(s.order) > s.remember {
+		delete(s.recent, s.order[0])
+		s.order[0] = traceKey{}
+		s.order = s.order[1:]
+	}
+	if cap(s.order) > 4*s.remember && len(s.order) < s.remember {
+		s.order = slices.Clone(s.order)
+	}
+}
+
+// loop runs decision rounds every tick, or sooner when poked, until ctx
+// ends.
+func (s *Sampler) loop(ctx context.Context, tick time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+		if err := s.Decide(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("decision round failed; retrying", "err", err)
+		}
+	}
+}
+
+// Decide runs one decision round now: it decides every trace that is due
+// (root arrived Grace ago, or first span Timeout ago; the oldest early
+// when memory is short), writes late spans of decided traces, and returns
+// once the results are durable in Next. The loop calls it every Tick.
+func (s *Sampler) Decide(ctx context.Context) error {
+	s.round.Lock()
+	defer s.round.Unlock()
+	now := s.now()
+	due, lates := s.takeDue(now)
+	if len(due) == 0 && len(lates) == 0 {
+		return nil
+	}
+	// Traces without a root may have been decided long ago (their
+	// decision forgotten): ask the store.
+	var orphans []traceKey
+	for _, t := range due {
+		if t.p.rootAt.IsZero() {
+			orphans = append(orphans, t.key)
+		}
+	}
+	if len(orphans) > 0 {
+		found, err := s.lookup(ctx, orphans)
+		if err != nil {
+			s.putBack(due, lates)
+			return fmt.Errorf("look up decisions: %w", err)
+		}
+		kept := due[:0]
+		for _, t := range due {
+			if dec, ok := found[t.key]; ok {
+				d := &decided{sample: dec.Sample, reason: "decided earlier", at: dec.Decided}
+				lates = append(lates, late{key: t.key, d: d, spans: t.p.spans, events: t.p.events, file: t.p.files[0]})
+				for _, f := range t.p.files[1:] {
+					s.plog.unref(f, 1)
+				}
+				continue
+			}
+			kept = append(kept, t)
+		}
+		due = kept
+	}
+	return s.write(ctx, now, due, lates)
+}
+
+// dueTrace is a trace taken out of pending for its decision.
+type dueTrace struct {
+	key traceKey
+	p   *pending
+}
+
+// takeDue removes from pending the traces due at now (plus the oldest when
+// more than three quarters of MaxSpans are held) and takes the late spans.
+func (s *Sampler) takeDue(now time.Time) ([]dueTrace, []late) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var due []dueTrace
+	held := 0
+	for k, p := range s.pending {
+		if (!p.rootAt.IsZero() && now.Sub(p.rootAt) >= s.grace) || now.Sub(p.first) >= s.timeout {
+			due = append(due, dueTrace{k, p})
+			delete(s.pending, k)
+			continue
+		}
+		held += p.len()
+	}
+	if held > s.maxSpans*3/4 {
+		rest := make([]dueTrace, 0, len(s.pending))
+		for k, p := range s.pending {
+			rest = append(rest, dueTrace{k, p})
+		}
+		slices.SortFunc(rest, func(a, b dueTrace) int { return a.p.first.Compare(b.p.first) })
+		for _, t := range rest {
+			if held <= s.maxSpans/2 {
+				break
+			}
+			held -= t.p.len()
+			due = append(due, t)
+			delete(s.pending, t.key)
+			s.stats.Early++
+		}
+	}
+	lates := s.late
+	s.late = nil
+	return due, lates
+}
+
+// putBack returns traces and late spans taken by takeDue after a failed
+// lookup, so the next round tries again.
+func (s *Sampler) putBack(due []dueTrace, lates []late) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range due {
+		s.pending[t.key] = t.p
+	}
+	s.late = append(lates, s.late...)
+}
+
+// write decides the due traces, hands the results to Next in batches of
+// whole traces, then releases their log references and memory.
+func (s *Sampler) write(ctx context.Context, now time.Time, due []dueTrace, lates []late) error {
+	pol := s.policy.Load()
+	e := env{
+		admit: s.seen.admit,
+		boost: func(sum *Summary) (float64, string, bool) { return s.boosts.rate(sum, now) },
+	}
+	slices.SortFunc(due, func(a, b dueTrace) int { return a.p.first.Compare(b.p.first) })
+
+	var (
+		b     loupe.Batch
+		refs  []uint32
+		n     int // spans+events released after the write
+		cnt   = make(map[countKey]*loupe.Count)
+		decs  = make(map[traceKey]*decided)
+		stats Stats
+	)
+	flush := func() error {
+		for _, c := range cnt {
+			b.Counts = append(b.Counts, *c)
+		}
+		if err := s.submit(ctx, b); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.releaseLocked(n)
+		s.stats.Decided += stats.Decided
+		s.stats.Full += stats.Full
+		s.stats.Metadata += stats.Metadata
+		s.stats.Dropped += stats.Dropped
+		s.stats.Late += stats.Late
+		s.mu.Unlock()
+		for _, f := range refs {
+			s.plog.unref(f, 1)
+		}
+		if err := s.seen.save(); err != nil {
+			s.log.Warn("cannot save the prompt versions seen", "err", err)
+		}
+		b, refs, n, stats = loupe.Batch{}, refs[:0], 0, Stats{}
+		clear(cnt)
+		return nil
+	}
+
+	for i := range due {
+		t := &due[i]
+		ptrs := make([]*loupe.Span, len(t.p.spans))
+		for j := range t.p.spans {
+			ptrs[j] = &t.p.spans[j]
+		}
+		sum := summarize(t.key.project, t.key.id, ptrs)
+		v := pol.decide(&sum, e)
+		d := &decided{sample: v.Sample, reason: v.Reason, dims: sum.Dims, minute: minuteOf(sum.Start, now), at: now}
+		decs[t.key] = d
+		b.Decisions = append(b.Decisions, loupe.Decision{Project: t.key.project, TraceID: t.key.id, Sample: v.Sample, Decided: now})
+		c := countFor(cnt, t.key.project, d)
+		c.Requests++
+		if len(t.p.spans) > 0 && sum.Status != loupe.TraceOK {
+			c.Errors++
+		}
+		addCount(c, sum.Usage, sum.CostUSD)
+		b.Spans = appendKept(b.Spans, t.p.spans, v.Sample)
+		if v.Sample.Class == loupe.SampleFull {
+			b.Events = append(b.Events, t.p.events...)
+		}
+		refs = append(refs, t.p.files...)
+		n += t.p.len()
+		stats.Decided++
+		switch v.Sample.Class {
+		case loupe.SampleFull:
+			stats.Full++
+		case loupe.SampleMetadata:
+			stats.Metadata++
+		default:
+			stats.Dropped++
+		}
+		if len(b.Spans) >= maxWriteSpans {
+			s.rememberAll(decs)
+			clear(decs)
+			if err := flush(); err != nil {
+				s.putBack(due[i+1:], lates)
+				return err
+			}
+		}
+	}
+	// Remember before writing, so spans arriving now follow the decision
+	// (they are written by a later round, after this one).
+	s.rememberAll(decs)
+	for _, l := range lates {
+		if l.d.minute.IsZero() && len(l.spans) > 0 {
+			// A decision read back from the store: count by the spans' own
+			// dimensions.
+			ptrs := make([]*loupe.Span, len(l.spans))
+			for j := range l.spans {
+				ptrs[j] = &l.spans[j]
+			}
+			sum := summarize(l.key.project, l.key.id, ptrs)
+			l.d.dims, l.d.minute = sum.Dims, minuteOf(sum.Start, now)
+		}
+		c := countFor(cnt, l.key.project, l.d)
+		for j := range l.spans {
+			addCount(c, l.spans[j].Usage, l.spans[j].CostUSD)
+		}
+		b.Spans = appendKept(b.Spans, l.spans, l.d.sample)
+		if l.d.sample.Class == loupe.SampleFull {
+			b.Events = append(b.Events, l.events...)
+		}
+		refs = append(refs, l.file)
+		n += len(l.spans) + len(l.events)
+		stats.Late += int64(len(l.spans))
+	}
+	if len(b.Decisions) == 0 && len(b.Spans) == 0 && len(b.Events) == 0 && len(cnt) == 0 {
+		s.release(n)
+		for _, f := range refs {
+			s.plog.unref(f, 1)
+		}
+		return nil
+	}
+	return flush()
+}
+
+func (s *Sampler) rememberAll(decs map[traceKey]*decided) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, d := range decs {
+		s.rememberLocked(k, d)
+	}
+}
+
+// submit hands b to Next, retrying with backoff until it succeeds or ctx
+// ends: the decided spans must reach the store, and the pending log keeps
+// them safe meanwhile.
+func (s *Sampler) submit(ctx context.Context, b loupe.Batch) error {
+	wait := 50 * time.Millisecond
+	for {
+		err := s.next.Submit(ctx, b)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || errors.Is(err, loupe.ErrClosed) {
+			return err
+		}
+		s.log.Warn("writing decided traces failed; retrying", "spans", len(b.Spans), "decisions", len(b.Decisions), "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// appendKept appends what the sample keeps of spans: all of a full trace,
+// the spans without payloads of a metadata-only one, none of a dropped one.
+func appendKept(dst, spans []loupe.Span, smp loupe.Sample) []loupe.Span {
+	switch smp.Class {
+	case loupe.SampleFull, loupe.SampleMetadata:
+	default:
+		return dst
+	}
+	for i := range spans {
+		sp := spans[i]
+		sp.Sample = smp
+		if smp.Class == loupe.SampleMetadata {
+			sp.Payload = nil
+		}
+		dst = append(dst, sp)
+	}
+	return dst
+}
+
+type countKey struct {
+	project string
+	minute  int64
+	dims    Dims
+}
+
+func countFor(m map[countKey]*loupe.Count, project string, d *decided) *loupe.Count {
+	k := countKey{project, d.minute.UnixNano(), d.dims}
+	c := m[k]
+	if c == nil {
+		c = &loupe.Count{Project: project, Minute: d.minute, PromptVersionID: d.dims.PromptVersionID,
+			Model: d.dims.Model, Tenant: d.dims.Tenant, Route: d.dims.Route, Environment: d.dims.Environment}
+		m[k] = c
+	}
+	return c
+}
+
+func addCount(c *loupe.Count, u loupe.Usage, cost float64) {
+	c.InputTokens += u.Input
+	c.CacheReadTokens += u.CacheRead
+	c.CacheWriteTokens += u.CacheWrite
+	c.OutputTokens += u.Output
+	c.ReasoningTokens += u.Reasoning
+	c.CostUSD += cost
+}
+
+// minuteOf is the counter minute of a trace that started at start: its
+// UTC minute, or now's for a trace of events only.
+func minuteOf(start, now time.Time) time.Time {
+	if start.IsZero() {
+		start = now
+	}
+	return start.UTC().Truncate(time.Minute)
+}
+
+// Stats returns the sampler's running totals.
+func (s *Sampler) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Traces = len(s.pending)
+	st.Pending = s.held
+	return st
+}
+
+// Close stops the decision loop (a round in progress is cancelled) and
+// closes the pending log. Traces still pending stay in the log and are
+// decided after the next start. Close is idempotent.
+func (s *Sampler) Close(ctx context.Context) error {
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return fmt.Errorf("close sampler: %w", ctx.Err())
+	}
+	return s.plog.close()
+}
+
+// Policy returns the running policy.
+func (s *Sampler) Policy() *Policy { return s.policy.Load() }
+
+// SetPolicy replaces the running policy; traces decided from now on follow
+// it.
+func (s *Sampler) SetPolicy(p *Policy) {
+	if p != nil {
+		s.policy.Store(p)
+	}
+}
+
+// AddBoost validates b (a past Until or a bad rate wraps loupe.ErrInvalid),
+// stores it for project and returns it with its id.
+func (s *Sampler) AddBoost(project string, b Boost) (Boost, error) {
+	b.Project = project
+	return s.boosts.add(b)
+}
+
+// Boosts returns the active boosts of project.
+func (s *Sampler) Boosts(project string) []Boost { return s.boosts.active(project) }
+
+// RevokeBoost removes boost id of project; it wraps loupe.ErrNotFound when
+// there is no such active boost.
+func (s *Sampler) RevokeBoost(project, id string) error { return s.boosts.revoke(project, id) }
