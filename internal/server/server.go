@@ -35,6 +35,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Gatherer is served on GET /metrics; nil answers 404 there.
 	Gatherer prometheus.Gatherer
+	// Sampling, if non-nil, serves the /api/v1/sampling endpoints
+	// (api_sampling.go); nil means every trace is kept.
+	Sampling Sampling
 }
 
 func (o Options) withDefaults() Options {
