@@ -53,6 +53,13 @@ type StatsRow struct {
 	InputTokens  int64     `json:"input_tokens"`
 	OutputTokens int64     `json:"output_tokens"`
 	CostUSD      float64   `json:"cost_usd"`
+	// Estimated names the figures of the row that are estimates from
+	// sampled traces (weighted by their sample weight) rather than exact;
+	// empty when every figure is exact (sampling off, or exact counters).
+	Estimated []string `json:"estimated,omitempty"`
+	// ErrorBounds gives, for some estimated figures, the half-width of
+	// their 95% confidence interval (Horvitz-Thompson variance).
+	ErrorBounds map[string]float64 `json:"error_bounds,omitempty"`
 }
 
 // Stats is the answer to a statistics query.

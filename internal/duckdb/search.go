@@ -196,7 +196,9 @@ const traceAggSQL = `SELECT trace_hi, trace_lo,
 	sum(total_tokens)::BIGINT AS total_tokens,
 	sum(cost_usd) AS cost_usd,
 	` + firstCols + `
-	coalesce(arg_min(model, model_start_ns) FILTER (WHERE model <> ''), '') AS model
+	coalesce(arg_min(model, model_start_ns) FILTER (WHERE model <> ''), '') AS model,
+	coalesce(max(sample_weight), 1) AS sample_weight,
+	coalesce(max(sample_class), '') AS sample_class
 FROM %s
 GROUP BY trace_hi, trace_lo
 HAVING min(start_ns) >= ? AND min(start_ns) < ?`

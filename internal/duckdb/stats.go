@@ -103,6 +103,11 @@ func (s *Store) stats(ctx context.Context, q query.StatsRequest) (*loupe.Stats, 
 		}
 	}
 
+	smp, err := s.statsSampling(ctx, q, &w, &iv, &st.Notes)
+	if err != nil {
+		return nil, err
+	}
+
 	ft := &fullText{s: s, ctx: ctx, project: q.Project, w: w}
 	filter, fargs, usesTrace, err := compileFilter(q.Filter, ft.match)
 	if err != nil {
@@ -174,7 +179,8 @@ func (s *Store) stats(ctx context.Context, q query.StatsRequest) (*loupe.Stats, 
 		}
 		sel = append(sel, bucket("t.start_ns")+" AS bucket", "t.duration_ns / 1e6 AS ms",
 			"(t.status <> 'ok')::BIGINT AS failed", "t.input_tokens AS in_tok",
-			"t.output_tokens AS out_tok", "t.cost_usd AS cost")
+			"t.output_tokens AS out_tok", "t.cost_usd AS cost",
+			"t.sample_weight AS w", "(t.sample_class = '')::BIGINT AS off")
 		with = "WITH " + strings.Join(ctes, ",\n") + ",\n"
 		base = "base AS (SELECT " + strings.Join(sel, ", ") + " FROM " + from + ")"
 	} else {
@@ -202,7 +208,8 @@ func (s *Store) stats(ctx context.Context, q query.StatsRequest) (*loupe.Stats, 
 		}
 		sel = append(sel, bucket("s.start_ns")+" AS bucket", "s.duration_ns / 1e6 AS ms",
 			"(s.status = 'error' OR s.error_type <> '')::BIGINT AS failed", "s.input_tokens AS in_tok",
-			"s.output_tokens AS out_tok", "s.cost_usd AS cost")
+			"s.output_tokens AS out_tok", "s.cost_usd AS cost",
+			"coalesce(s.sample_weight, 1) AS w", "(coalesce(s.sample_class, '') = '')::BIGINT AS off")
 		if len(ctes) > 0 {
 			with = "WITH " + strings.Join(ctes, ",\n") + ",\n"
 		} else {
@@ -212,6 +219,10 @@ func (s *Store) stats(ctx context.Context, q query.StatsRequest) (*loupe.Stats, 
 			" WHERE s.project = ? AND s.start_ns >= ? AND s.start_ns < ? AND " + filter + ")"
 		bargs = append(bargs, q.Project, w.from, w.to)
 		bargs = append(bargs, fargs...)
+	}
+
+	if smp.on {
+		return s.sampledStats(ctx, st, q, smp, with+base, bargs, iv)
 	}
 
 	var b strings.Builder
