@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 )
 
 // serveConfig is the configuration of `loupe serve`. Every field has a flag
@@ -25,6 +26,10 @@ type serveConfig struct {
 	QueueSpans        int    // ingest queue capacity in spans+events; 0 = the pipeline's default
 	Demo              bool   // also run `loupe demo` against this server
 
+	Sampling        string        // "all" (keep everything), "production" or a YAML policy file
+	SamplingGrace   time.Duration // wait for late children after the root span arrived
+	SamplingTimeout time.Duration // decide a trace whose root never arrives after this
+
 	LogLevel slog.Level
 }
 
@@ -37,6 +42,10 @@ func defaultServeConfig() serveConfig {
 		Data:         "./loupe-data",
 		MaxBodyBytes: 16 << 20,
 		LogLevel:     slog.LevelInfo,
+
+		Sampling:        "all",
+		SamplingGrace:   5 * time.Second,
+		SamplingTimeout: 60 * time.Second,
 	}
 }
 
@@ -56,6 +65,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.BoolVar(&cfg.DecodeOnly, "decode-only", cfg.DecodeOnly, "decode OTLP requests and acknowledge them without storing anything (benchmark ceiling)")
 	fs.IntVar(&cfg.QueueSpans, "queue-spans", cfg.QueueSpans, "ingest queue capacity in spans and events (0: built-in default)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "also feed this server demo traffic (2,000 traces, then a trickle)")
+	fs.StringVar(&cfg.Sampling, "sampling", cfg.Sampling, "tail sampling: all (keep every trace), production (built-in policy) or a YAML policy `file`")
+	fs.DurationVar(&cfg.SamplingGrace, "sampling-grace", cfg.SamplingGrace, "with sampling: wait this long after a trace's root span for late children")
+	fs.DurationVar(&cfg.SamplingTimeout, "sampling-timeout", cfg.SamplingTimeout, "with sampling: decide a trace whose root span never arrives after this")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loupe serve [flags]\n\n"+
@@ -144,6 +156,12 @@ func (c *serveConfig) Validate() error {
 		return &usageError{message: fmt.Sprintf("--max-attribute-bytes %d: must not be negative", c.MaxAttributeBytes), hint: "--max-attribute-bytes 0 (built-in limit)"}
 	case c.Demo && c.DecodeOnly:
 		return &usageError{message: "--demo needs storage, but --decode-only stores nothing", hint: "loupe serve --demo"}
+	case c.Sampling == "":
+		return &usageError{message: "--sampling is empty", hint: "--sampling all, --sampling production or --sampling policy.yaml"}
+	case c.SamplingGrace <= 0 || c.SamplingTimeout <= 0:
+		return &usageError{message: fmt.Sprintf("--sampling-grace %s and --sampling-timeout %s must be positive", c.SamplingGrace, c.SamplingTimeout), hint: "--sampling-grace 5s --sampling-timeout 60s"}
+	case c.Sampling != "all" && c.DecodeOnly:
+		return &usageError{message: "--sampling needs storage, but --decode-only stores nothing", hint: "--sampling all"}
 	case c.QueueSpans < 0:
 		return &usageError{message: fmt.Sprintf("--queue-spans %d: must not be negative", c.QueueSpans), hint: "--queue-spans 0 (built-in default)"}
 	}

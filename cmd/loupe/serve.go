@@ -75,8 +75,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 	// With --decode-only no store is opened: the receivers never submit,
 	// and the API answers that it has nothing to read (nil reader).
 	var (
-		in     server.Ingester = storageOff{}
-		reader loupe.TraceReader
+		in       server.Ingester = storageOff{}
+		reader   loupe.TraceReader
+		sampling server.Sampling // nil: every trace kept (--sampling all)
 	)
 	if !cfg.DecodeOnly {
 		store, err := duckdb.Open(ctx, duckdb.Options{Dir: cfg.Data, Logger: logger})
@@ -99,6 +100,16 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 			}
 		}()
 		in, reader = pipeline, store
+		if cfg.Sampling != "all" {
+			// The sampler sits in front of the pipeline; its deferred
+			// Close runs before the pipeline's.
+			sampler, closeSampler, serr := startSampling(ctx, cfg, pipeline, store, logger)
+			if serr != nil {
+				return serr
+			}
+			defer closeSampler()
+			in, sampling = sampler, sampler
+		}
 	}
 
 	var lc net.ListenConfig
@@ -119,6 +130,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		Logger:       logger,
 		Registerer:   reg,
 		Gatherer:     reg,
+		Sampling:     sampling,
 	}
 	httpSrv := &http.Server{
 		Handler:           server.New(opts, norm, in, reader),

@@ -96,11 +96,11 @@ func (p *pending) len() int { return len(p.spans) + len(p.events) }
 
 // decided is a remembered decision.
 type decided struct {
-	sample  loupe.Sample
-	reason  string
-	dims    Dims
-	minute  time.Time
-	at      time.Time
+	sample loupe.Sample
+	reason string
+	dims   Dims
+	minute time.Time
+	at     time.Time
 }
 
 // late are spans and events of a trace already decided, waiting to be
