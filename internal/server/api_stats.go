@@ -165,6 +165,13 @@ func newStatsJSON(st *loupe.Stats, q query.StatsRequest, notes []string) loupe.S
 		row.ErrorRate = finiteOr0(row.ErrorRate)
 		row.P50Ms, row.P95Ms, row.P99Ms = finiteOr0(row.P50Ms), finiteOr0(row.P95Ms), finiteOr0(row.P99Ms)
 		row.CostUSD = finiteOr0(row.CostUSD)
+		if row.ErrorBounds != nil {
+			bounds := make(map[string]float64, len(row.ErrorBounds))
+			for k, b := range row.ErrorBounds {
+				bounds[k] = finiteOr0(b)
+			}
+			row.ErrorBounds = bounds
+		}
 		out.Rows = append(out.Rows, row)
 	}
 	return out
