@@ -19,7 +19,7 @@ func addRoutes(mux *http.ServeMux, log *slog.Logger, opts Options, ex *exporter,
 	mux.Handle("GET /api/v1/traces/{id}", handleTrace(log, reader))
 	mux.Handle("GET /api/v1/traces", handleSearch(log, reader))
 	mux.Handle("GET /api/v1/stats", handleStats(log, reader))
-	mux.Handle("GET /api/v1/counters", handleCounters(log, reader)) // api_counters.go
+	mux.Handle("GET /api/v1/counters", handleCounters(log, reader))
 	addSamplingRoutes(mux, log, opts.Sampling) // api_sampling.go
 	mux.Handle("/api/", handleAPINotFound(log))
 	// Operations.
