@@ -90,6 +90,8 @@ type spanJSON struct {
 	Documents  []loupe.Document `json:"documents,omitempty"`
 	Attributes map[string]any   `json:"attributes,omitempty"`
 	Payload    *loupe.Payload   `json:"payload,omitempty"`
+	// Sample is the tail sampler's verdict; omitted with sampling off.
+	Sample loupe.Sample `json:"sample,omitzero"`
 }
 
 func newTraceJSON(tr *loupe.Trace) traceJSON {
@@ -164,6 +166,7 @@ func newSpanJSON(s *loupe.Span) spanJSON {
 			j.Payload = &p
 		}
 	}
+	j.Sample = s.Sample
 	return j
 }
 
