@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -33,11 +34,13 @@ func TestParseServeConfig(t *testing.T) {
 				"LOUPE_ADDR": "127.0.0.1:9000", "LOUPE_GRPC_ADDR": "127.0.0.1:9001", "LOUPE_DATA": "/var/lib/loupe",
 				"LOUPE_MAX_BODY_BYTES": "1024", "LOUPE_MAX_ATTRIBUTE_BYTES": "512", "LOUPE_PRICES": "prices.json",
 				"LOUPE_DECODE_ONLY": "true", "LOUPE_QUEUE_SPANS": "5000", "LOUPE_LOG_LEVEL": "debug",
+				"LOUPE_SAMPLING_GRACE": "2s", "LOUPE_SAMPLING_TIMEOUT": "30s",
 			},
 			want: serveConfig{
 				Addr: "127.0.0.1:9000", GRPCAddr: "127.0.0.1:9001", Data: "/var/lib/loupe",
 				MaxBodyBytes: 1024, MaxAttributeBytes: 512, Prices: "prices.json",
 				DecodeOnly: true, QueueSpans: 5000, LogLevel: slog.LevelDebug,
+				Sampling: "all", SamplingGrace: 2 * time.Second, SamplingTimeout: 30 * time.Second,
 			},
 		},
 		{
@@ -53,6 +56,7 @@ func TestParseServeConfig(t *testing.T) {
 				Addr: "127.0.0.1:7000", GRPCAddr: "127.0.0.1:7001", Data: "d",
 				MaxBodyBytes: 2048, MaxAttributeBytes: 64, Prices: "p.json",
 				DecodeOnly: false, QueueSpans: 10, LogLevel: slog.LevelWarn,
+				Sampling: "all", SamplingGrace: 5 * time.Second, SamplingTimeout: time.Minute,
 			},
 		},
 		{
