@@ -24,6 +24,7 @@ type serveConfig struct {
 	DecodeOnly        bool   // benchmark ceiling: decode and ack, store nothing
 	QueueSpans        int    // ingest queue capacity in spans+events; 0 = the pipeline's default
 	Demo              bool   // also run `loupe demo` against this server
+	Auth              string // auto, on or off: when requests need API keys (see authMode)
 
 	LogLevel slog.Level
 }
@@ -35,6 +36,7 @@ func defaultServeConfig() serveConfig {
 		Addr:         "127.0.0.1:4318",
 		GRPCAddr:     "127.0.0.1:4317",
 		Data:         "./loupe-data",
+		Auth:         "auto",
 		MaxBodyBytes: 16 << 20,
 		LogLevel:     slog.LevelInfo,
 	}
@@ -56,6 +58,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.BoolVar(&cfg.DecodeOnly, "decode-only", cfg.DecodeOnly, "decode OTLP requests and acknowledge them without storing anything (benchmark ceiling)")
 	fs.IntVar(&cfg.QueueSpans, "queue-spans", cfg.QueueSpans, "ingest queue capacity in spans and events (0: built-in default)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "also feed this server demo traffic (2,000 traces, then a trickle)")
+	fs.StringVar(&cfg.Auth, "auth", cfg.Auth, "API keys: auto (required once a key exists, and always on a non-loopback address), on, or off (loopback only)")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loupe serve [flags]\n\n"+
@@ -144,6 +147,8 @@ func (c *serveConfig) Validate() error {
 		return &usageError{message: fmt.Sprintf("--max-attribute-bytes %d: must not be negative", c.MaxAttributeBytes), hint: "--max-attribute-bytes 0 (built-in limit)"}
 	case c.Demo && c.DecodeOnly:
 		return &usageError{message: "--demo needs storage, but --decode-only stores nothing", hint: "loupe serve --demo"}
+	case c.Auth != "auto" && c.Auth != "on" && c.Auth != "off":
+		return &usageError{message: fmt.Sprintf("--auth %q: want auto, on or off", c.Auth), hint: "--auth auto"}
 	case c.QueueSpans < 0:
 		return &usageError{message: fmt.Sprintf("--queue-spans %d: must not be negative", c.QueueSpans), hint: "--queue-spans 0 (built-in default)"}
 	}

@@ -23,6 +23,7 @@ Commands:
 	show      print one trace as a timeline
 	stats     aggregate latency, errors, tokens and cost by field
 	tail      print new traces as they arrive
+	keys      create, list and revoke API keys
 	version   print the version
 	help      print this help
 
@@ -75,6 +76,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, _ 
 		return runStats(ctx, args, getenv, stdout, stderr)
 	case "tail":
 		return runTail(ctx, args, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args, getenv, stdout, stderr)
 	case "version":
 		return runVersion(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
