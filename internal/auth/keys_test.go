@@ -288,3 +288,21 @@ func TestAudit(t *testing.T) {
 		t.Errorf("Read(no file) = %v, want an empty list", got)
 	}
 }
+
+// BenchmarkAuthenticate is the per-request cost of checking a bearer key.
+func BenchmarkAuthenticate(b *testing.B) {
+	k, err := auth.OpenKeys(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, token, err := k.Create("acme", auth.RoleIngest, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := k.Authenticate(token); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
