@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -108,15 +109,29 @@ func (e *apiError) Error() string { return e.Message }
 // get calls GET path?params and returns the body of a 200 answer. Other
 // answers become an *apiError carrying the API's message.
 func (c *apiClient) get(ctx context.Context, path string, params url.Values) ([]byte, error) {
+	return c.call(ctx, http.MethodGet, path, params, nil, http.StatusOK)
+}
+
+// call sends method path?params with a JSON body (nil for none) and returns
+// the body of an answer with status want. Other answers become an
+// *apiError carrying the API's message.
+func (c *apiClient) call(ctx context.Context, method, path string, params url.Values, body []byte, want int) ([]byte, error) {
 	u := c.base + path
 	if len(params) > 0 {
 		u += "?" + params.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
@@ -128,18 +143,18 @@ func (c *apiClient) get(ctx context.Context, path string, params url.Values) ([]
 		return nil, fmt.Errorf("cannot reach loupe at %s (is loupe serve running? see --endpoint): %w", c.base, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return nil, fmt.Errorf("read answer of GET %s: %w", path, err)
+		return nil, fmt.Errorf("read answer of %s %s: %w", method, path, err)
 	}
-	if resp.StatusCode == http.StatusOK {
-		return body, nil
+	if resp.StatusCode == want {
+		return rb, nil
 	}
 	var e struct {
 		Error string `json:"error"`
 	}
-	if json.Unmarshal(body, &e) != nil || e.Error == "" {
-		e.Error = strings.TrimSpace(string(body))
+	if json.Unmarshal(rb, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(rb))
 		if len(e.Error) > 200 {
 			e.Error = e.Error[:200] + "..."
 		}

@@ -25,6 +25,7 @@ type serveConfig struct {
 	DecodeOnly        bool   // benchmark ceiling: decode and ack, store nothing
 	QueueSpans        int    // ingest queue capacity in spans+events; 0 = the pipeline's default
 	Demo              bool   // also run `loupe demo` against this server
+	Auth              string // auto, on or off: when requests need API keys (see authMode)
 
 	Sampling        string        // "all" (keep everything), "production" or a YAML policy file
 	SamplingGrace   time.Duration // wait for late children after the root span arrived
@@ -40,6 +41,7 @@ func defaultServeConfig() serveConfig {
 		Addr:         "127.0.0.1:4318",
 		GRPCAddr:     "127.0.0.1:4317",
 		Data:         "./loupe-data",
+		Auth:         "auto",
 		MaxBodyBytes: 16 << 20,
 		LogLevel:     slog.LevelInfo,
 
@@ -68,6 +70,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&cfg.Sampling, "sampling", cfg.Sampling, "tail sampling: all (keep every trace), production (built-in policy) or a YAML policy `file`")
 	fs.DurationVar(&cfg.SamplingGrace, "sampling-grace", cfg.SamplingGrace, "with sampling: wait this long after a trace's root span for late children")
 	fs.DurationVar(&cfg.SamplingTimeout, "sampling-timeout", cfg.SamplingTimeout, "with sampling: decide a trace whose root span never arrives after this")
+	fs.StringVar(&cfg.Auth, "auth", cfg.Auth, "API keys: auto (required once a key exists, and always on a non-loopback address), on, or off (loopback only)")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loupe serve [flags]\n\n"+
@@ -162,6 +165,8 @@ func (c *serveConfig) Validate() error {
 		return &usageError{message: fmt.Sprintf("--sampling-grace %s and --sampling-timeout %s must be positive", c.SamplingGrace, c.SamplingTimeout), hint: "--sampling-grace 5s --sampling-timeout 60s"}
 	case c.Sampling != "all" && c.DecodeOnly:
 		return &usageError{message: "--sampling needs storage, but --decode-only stores nothing", hint: "--sampling all"}
+	case c.Auth != "auto" && c.Auth != "on" && c.Auth != "off":
+		return &usageError{message: fmt.Sprintf("--auth %q: want auto, on or off", c.Auth), hint: "--auth auto"}
 	case c.QueueSpans < 0:
 		return &usageError{message: fmt.Sprintf("--queue-spans %d: must not be negative", c.QueueSpans), hint: "--queue-spans 0 (built-in default)"}
 	}

@@ -39,7 +39,7 @@ func TestParseServeConfig(t *testing.T) {
 			want: serveConfig{
 				Addr: "127.0.0.1:9000", GRPCAddr: "127.0.0.1:9001", Data: "/var/lib/loupe",
 				MaxBodyBytes: 1024, MaxAttributeBytes: 512, Prices: "prices.json",
-				DecodeOnly: true, QueueSpans: 5000, LogLevel: slog.LevelDebug,
+				DecodeOnly: true, QueueSpans: 5000, Auth: "auto", LogLevel: slog.LevelDebug,
 				Sampling: "all", SamplingGrace: 2 * time.Second, SamplingTimeout: 30 * time.Second,
 			},
 		},
@@ -55,7 +55,7 @@ func TestParseServeConfig(t *testing.T) {
 			want: serveConfig{
 				Addr: "127.0.0.1:7000", GRPCAddr: "127.0.0.1:7001", Data: "d",
 				MaxBodyBytes: 2048, MaxAttributeBytes: 64, Prices: "p.json",
-				DecodeOnly: false, QueueSpans: 10, LogLevel: slog.LevelWarn,
+				DecodeOnly: false, QueueSpans: 10, Auth: "auto", LogLevel: slog.LevelWarn,
 				Sampling: "all", SamplingGrace: 5 * time.Second, SamplingTimeout: time.Minute,
 			},
 		},

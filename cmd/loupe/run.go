@@ -24,6 +24,7 @@ Commands:
 	stats     aggregate latency, errors, tokens and cost by field
 	tail      print new traces as they arrive
 	sampling  show the sampling policy and decisions; boost, list and revoke boosts
+	keys      create, list and revoke API keys
 	version   print the version
 	help      print this help
 
@@ -78,6 +79,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, _ 
 		return runTail(ctx, args, getenv, stdout, stderr)
 	case "sampling":
 		return runSampling(ctx, args, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args, getenv, stdout, stderr)
 	case "version":
 		return runVersion(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -64,6 +64,16 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 	}
 	logger.Info("starting", "version", version(), "prices", prices.Version(), "decode_only", cfg.DecodeOnly,
 		"max_body_bytes", cfg.MaxBodyBytes, "max_attribute_bytes", cfg.MaxAttributeBytes, "queue_spans", cfg.QueueSpans)
+	// Before anything is opened: a server that would expose data without
+	// keys refuses to start (serve_auth.go).
+	var authOpts server.Options
+	audit, err := setupAuth(cfg, &authOpts, logger)
+	if err != nil {
+		return err
+	}
+	if audit != nil {
+		defer audit.Close()
+	}
 	norm := otlp.NewNormalizer(otlp.Options{MaxAttributeBytes: cfg.MaxAttributeBytes, Price: prices.Apply})
 
 	reg := prometheus.NewRegistry()
@@ -132,6 +142,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		Gatherer:     reg,
 		Sampling:     sampling,
 	}
+	opts.Keys, opts.AuthOptional, opts.Audit = authOpts.Keys, authOpts.AuthOptional, authOpts.Audit
 	httpSrv := &http.Server{
 		Handler:           server.New(opts, norm, in, reader),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -162,12 +173,6 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		data = "none (decode-only)"
 	}
 	logger.Info("listening", "http", httpLn.Addr().String(), "grpc", grpcLn.Addr().String(), "data", data)
-	for _, a := range []net.Addr{httpLn.Addr(), grpcLn.Addr()} {
-		if !isLoopback(a.String()) {
-			logger.Warn("listening on a non-loopback address, but API keys are not enforced yet: anyone who can reach it can send and read traces",
-				"addr", a.String())
-		}
-	}
 
 	stopDemo := func() {}
 	if cfg.Demo {

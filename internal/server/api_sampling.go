@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,22 +40,10 @@ func addSamplingRoutes(mux *http.ServeMux, log *slog.Logger, s Sampling) {
 	mux.Handle("DELETE /api/v1/sampling/boosts/{id}", handleRevokeBoost(log, s))
 }
 
-// errForbidden is answered 403 by samplingError.
-var errForbidden = errors.New("forbidden")
-
-// samplingError writes err; errForbidden becomes 403.
-func samplingError(w http.ResponseWriter, log *slog.Logger, err error) {
-	if errors.Is(err, errForbidden) {
-		encode(w, log, http.StatusForbidden, map[string]string{"error": err.Error()})
-		return
-	}
-	writeError(w, log, formatAPI, err)
-}
-
 func handleSamplingPolicy(log *slog.Logger, s Sampling) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !principalOf(r.Context()).CanRead() {
-			samplingError(w, log, fmt.Errorf("%w: this key may not read", errForbidden))
+			writeError(w, log, formatAPI, fmt.Errorf("%w: this key may not read", errForbidden))
 			return
 		}
 		if s == nil {
@@ -72,7 +59,7 @@ func handleSamplingDecision(log *slog.Logger, s Sampling) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
 		if !p.CanRead() {
-			samplingError(w, log, fmt.Errorf("%w: this key may not read", errForbidden))
+			writeError(w, log, formatAPI, fmt.Errorf("%w: this key may not read", errForbidden))
 			return
 		}
 		id, err := loupe.ParseTraceID(r.PathValue("trace_id"))
@@ -98,7 +85,7 @@ func handleBoosts(log *slog.Logger, s Sampling) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
 		if !p.CanRead() {
-			samplingError(w, log, fmt.Errorf("%w: this key may not read", errForbidden))
+			writeError(w, log, formatAPI, fmt.Errorf("%w: this key may not read", errForbidden))
 			return
 		}
 		list := []sample.Boost{}
@@ -126,7 +113,7 @@ func handleAddBoost(log *slog.Logger, s Sampling) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
 		if !p.CanAdmin() {
-			samplingError(w, log, fmt.Errorf("%w: boosts need an admin key", errForbidden))
+			writeError(w, log, formatAPI, fmt.Errorf("%w: boosts need an admin key", errForbidden))
 			return
 		}
 		if s == nil {
@@ -187,7 +174,7 @@ func handleRevokeBoost(log *slog.Logger, s Sampling) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
 		if !p.CanAdmin() {
-			samplingError(w, log, fmt.Errorf("%w: boosts need an admin key", errForbidden))
+			writeError(w, log, formatAPI, fmt.Errorf("%w: boosts need an admin key", errForbidden))
 			return
 		}
 		if s == nil {

@@ -32,7 +32,14 @@ func handleTrace(log *slog.Logger, reader loupe.TraceReader) http.Handler {
 			writeError(w, log, formatAPI, err)
 			return
 		}
-		encode(w, log, http.StatusOK, newTraceJSON(tr))
+		t := newTraceJSON(tr)
+		if !principalOf(r.Context()).CanReadPayloads() {
+			// The reader already dropped them (guard.go); say so.
+			for i := range t.Spans {
+				t.Spans[i].Payload, t.Spans[i].PayloadHidden = nil, true
+			}
+		}
+		encode(w, log, http.StatusOK, t)
 	})
 }
 
@@ -92,6 +99,9 @@ type spanJSON struct {
 	Payload    *loupe.Payload   `json:"payload,omitempty"`
 	// Sample is the tail sampler's verdict; omitted with sampling off.
 	Sample loupe.Sample `json:"sample,omitzero"`
+	// PayloadHidden is true when the caller may not read payloads (role
+	// viewer): the span may have one, but it is not shown.
+	PayloadHidden bool `json:"payload_hidden,omitempty"`
 }
 
 func newTraceJSON(tr *loupe.Trace) traceJSON {

@@ -26,6 +26,12 @@ var (
 	errUnavailable = errors.New("unavailable")
 	// errNoReader reports an API call on a server built without a reader.
 	errNoReader = errors.New("trace reading is not enabled on this server")
+	// errUnauthenticated reports missing, malformed, unknown or revoked
+	// credentials (401, gRPC UNAUTHENTICATED); see auth.go.
+	errUnauthenticated = errors.New("unauthenticated")
+	// errForbidden reports a caller whose role may not do this (403, gRPC
+	// PERMISSION_DENIED).
+	errForbidden = errors.New("forbidden")
 )
 
 // retryAfterSeconds is the Retry-After sent with 503s and gRPC RetryInfo.
@@ -61,6 +67,10 @@ func classify(err error) problem {
 		return problem{http.StatusServiceUnavailable, codes.Unavailable, "request cancelled before it was stored, retry", "unavailable", true}
 	case errors.Is(err, errUnavailable):
 		return problem{http.StatusServiceUnavailable, codes.Unavailable, "storage unavailable, retry later", "unavailable", true}
+	case errors.Is(err, errUnauthenticated):
+		return problem{http.StatusUnauthorized, codes.Unauthenticated, err.Error(), "unauthenticated", false}
+	case errors.Is(err, errForbidden):
+		return problem{http.StatusForbidden, codes.PermissionDenied, err.Error(), "forbidden", false}
 	case errors.Is(err, errNoReader):
 		return problem{http.StatusNotImplemented, codes.Unimplemented, err.Error(), "", false}
 	}

@@ -31,7 +31,7 @@ func NewGRPC(opts Options, norm *otlp.Normalizer, in Ingester) *grpc.Server {
 	ex := newExporter(opts, norm, in, m)
 	s := grpc.NewServer(
 		grpc.MaxRecvMsgSize(int(min(opts.MaxBodyBytes, int64(maxInt)))),
-		grpc.ChainUnaryInterceptor(observeGRPC(log, m)),
+		grpc.ChainUnaryInterceptor(observeGRPC(log, m), newAuthenticator(log, opts, m).unary),
 	)
 	coltracepb.RegisterTraceServiceServer(s, &traceService{ex: ex})
 	collogspb.RegisterLogsServiceServer(s, &logsService{ex: ex})

@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/loupehq/loupe"
+	"github.com/loupehq/loupe/internal/auth"
 	"github.com/loupehq/loupe/internal/otlp"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -38,6 +39,21 @@ type Options struct {
 	// Sampling, if non-nil, serves the /api/v1/sampling endpoints
 	// (api_sampling.go); nil means every trace is kept.
 	Sampling Sampling
+
+	// Keys, if non-nil, is the API key store: requests must then carry a
+	// key (or a UI session) and are confined to its project and role (see
+	// auth.go). nil serves every request as auth.Local.
+	Keys *auth.Keys
+	// AuthOptional requires keys only while Keys holds at least one key
+	// (revoked ones included): a loopback server without keys stays open
+	// until its first key is created.
+	AuthOptional bool
+	// Audit, if non-nil, records every trace returned with payloads to a
+	// key (debugger or admin).
+	Audit *auth.Audit
+	// SecureCookies marks the UI session cookie Secure (set it when a TLS
+	// proxy fronts the server; requests over TLS get it anyway).
+	SecureCookies bool
 }
 
 func (o Options) withDefaults() Options {
@@ -69,8 +85,10 @@ func New(opts Options, norm *otlp.Normalizer, in Ingester, reader loupe.TraceRea
 	m := newMetrics(opts.Registerer)
 	ex := newExporter(opts, norm, in, m)
 	mux := http.NewServeMux()
+	reader = newGuard(log, opts, reader) // access rules for every reader (guard.go)
 	addRoutes(mux, log, opts, ex, reader)
-	var h http.Handler = mux
+	addAuthRoutes(mux, log, opts)
+	var h http.Handler = newAuthenticator(log, opts, m).wrap(mux)
 	h = recoverPanics(log, h)
 	h = observe(log, m, h)
 	return h
