@@ -39,6 +39,8 @@ type Engine struct {
 	// mu serializes rule changes (read, modify, write the file, swap).
 	mu  sync.Mutex
 	cur atomic.Pointer[ruleset]
+
+	walkers sync.Pool // *walker: reused, so a clean batch allocates nothing
 }
 
 // ruleset is one compiled version of the rules.
@@ -186,7 +188,8 @@ func (rs *ruleset) redactor(project string) *sdkredact.Redactor {
 // (see Span), with the rules of each span's project.
 func (e *Engine) Batch(b *loupe.Batch) {
 	rs := e.cur.Load()
-	var w walker
+	w := e.walker()
+	defer e.walkers.Put(w)
 	for i := range b.Spans {
 		s := &b.Spans[i]
 		w.reset(rs.redactor(s.Project))
@@ -208,13 +211,21 @@ func (e *Engine) Batch(b *loupe.Batch) {
 // Span redacts one span in place with project's rules and returns the
 // counts it recorded on the span.
 func (e *Engine) Span(s *loupe.Span) sdkredact.Counts {
-	var w walker
+	w := e.walker()
+	defer e.walkers.Put(w)
 	w.reset(e.cur.Load().redactor(s.Project))
 	w.span(s)
 	if w.c.Total() > 0 {
 		s.Attributes = record(s.Attributes, &w.c)
 	}
 	return w.c
+}
+
+func (e *Engine) walker() *walker {
+	if w, ok := e.walkers.Get().(*walker); ok {
+		return w
+	}
+	return new(walker)
 }
 
 // writeFileAtomic writes data to path through a synced temporary file and

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/loupehq/loupe"
 	sdkredact "github.com/loupehq/loupe/sdk/redact"
@@ -24,8 +25,9 @@ const bigInt = 10_000_000
 
 // walker redacts the strings of one span with one redactor, counting.
 type walker struct {
-	r *sdkredact.Redactor
-	c sdkredact.Counts
+	r  *sdkredact.Redactor
+	c  sdkredact.Counts
+	kb []byte // scratch for nested attribute keys
 }
 
 func (w *walker) reset(r *sdkredact.Redactor) {
@@ -109,7 +111,9 @@ func (w *walker) messages(ms []loupe.Message) {
 // attributes (with the key rules).
 func (w *walker) event(ev *loupe.Event) {
 	w.text(&ev.Name)
-	ev.Body = w.anyText(ev.Body)
+	if nv, ok := w.anyText(ev.Body); ok {
+		ev.Body = nv
+	}
 	w.attrs(ev.Attributes, "")
 }
 
@@ -122,10 +126,15 @@ func (w *walker) attrs(m map[string]any, prefix string) {
 			continue
 		}
 		key := k
+		mark := len(w.kb)
 		if prefix != "" {
-			key = prefix + "." + k
+			// The nested key is built in w.kb and not copied: Attr only
+			// looks it up, and it is not used after this iteration.
+			w.kb = append(append(append(w.kb, prefix...), '.'), k...)
+			key = unsafe.String(&w.kb[mark], len(w.kb)-mark)
 		}
 		nv, drop := w.value(key, v)
+		w.kb = w.kb[:mark]
 		if drop {
 			delete(m, k)
 			continue
@@ -196,36 +205,29 @@ func anyString(v any) string {
 }
 
 // anyText redacts every string inside v (a log body, a message part) as
-// text, without key rules; maps and slices are changed in place.
-func (w *walker) anyText(v any) any {
+// text, without key rules; maps and slices are changed in place. It
+// returns the new value of a changed string (boxing only then: the clean
+// path allocates nothing) and whether it changed.
+func (w *walker) anyText(v any) (any, bool) {
 	switch x := v.(type) {
 	case string:
-		if x != "" {
-			return w.r.Text(x, &w.c)
+		if out := w.r.Text(x, &w.c); out != x {
+			return out, true
 		}
 	case []any:
 		for i := range x {
-			x[i] = w.anyText(x[i])
+			if nv, ok := w.anyText(x[i]); ok {
+				x[i] = nv
+			}
 		}
 	case map[string]any:
 		for k, e := range x {
-			if ne := w.anyText(e); !same(ne, e) {
-				x[k] = ne
+			if nv, ok := w.anyText(e); ok {
+				x[k] = nv
 			}
 		}
 	}
-	return v
-}
-
-// same reports whether a anyText result is unchanged (only strings are
-// replaced; containers change in place).
-func same(a, b any) bool {
-	sa, ok := a.(string)
-	if !ok {
-		return true
-	}
-	sb, _ := b.(string)
-	return sa == sb
+	return v, false
 }
 
 // record adds c to the redaction attributes of attrs (creating the map if
