@@ -263,3 +263,9 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// ProjectSource returns the rules file text in force for project (the base
+// rules, then its section); GET /api/v1/redaction/rules serves it.
+func (e *Engine) ProjectSource(project string) []byte {
+	return e.Rules().ProjectSource(project)
+}
