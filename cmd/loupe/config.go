@@ -25,6 +25,10 @@ type serveConfig struct {
 	QueueSpans        int    // ingest queue capacity in spans+events; 0 = the pipeline's default
 	Demo              bool   // also run `loupe demo` against this server
 
+	Redaction           string // "on" (default) or "off" (benchmarks and tests only)
+	RedactionRules      string // rules file; "" = <Data>/redaction.rules
+	RedactionSecretFile string // HMAC key file; "" = <Data>/redaction.secret, generated once
+
 	LogLevel slog.Level
 }
 
@@ -36,6 +40,7 @@ func defaultServeConfig() serveConfig {
 		GRPCAddr:     "127.0.0.1:4317",
 		Data:         "./loupe-data",
 		MaxBodyBytes: 16 << 20,
+		Redaction:    "on",
 		LogLevel:     slog.LevelInfo,
 	}
 }
@@ -56,6 +61,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.BoolVar(&cfg.DecodeOnly, "decode-only", cfg.DecodeOnly, "decode OTLP requests and acknowledge them without storing anything (benchmark ceiling)")
 	fs.IntVar(&cfg.QueueSpans, "queue-spans", cfg.QueueSpans, "ingest queue capacity in spans and events (0: built-in default)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "also feed this server demo traffic (2,000 traces, then a trickle)")
+	fs.StringVar(&cfg.Redaction, "redaction", cfg.Redaction, "redact personal data and secrets before storage: on, or off (benchmarks and tests only)")
+	fs.StringVar(&cfg.RedactionRules, "redaction-rules", cfg.RedactionRules, "redaction rules `file` (docs/redaction.md; default: <data>/redaction.rules if it exists); reloaded on SIGHUP")
+	fs.StringVar(&cfg.RedactionSecretFile, "redaction-secret-file", cfg.RedactionSecretFile, "`file` holding the key of hashed ids (default: <data>/redaction.secret, generated once)")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loupe serve [flags]\n\n"+
@@ -144,6 +152,8 @@ func (c *serveConfig) Validate() error {
 		return &usageError{message: fmt.Sprintf("--max-attribute-bytes %d: must not be negative", c.MaxAttributeBytes), hint: "--max-attribute-bytes 0 (built-in limit)"}
 	case c.Demo && c.DecodeOnly:
 		return &usageError{message: "--demo needs storage, but --decode-only stores nothing", hint: "loupe serve --demo"}
+	case c.Redaction != "on" && c.Redaction != "off":
+		return &usageError{message: fmt.Sprintf("--redaction %q: want on or off", c.Redaction), hint: "--redaction on"}
 	case c.QueueSpans < 0:
 		return &usageError{message: fmt.Sprintf("--queue-spans %d: must not be negative", c.QueueSpans), hint: "--queue-spans 0 (built-in default)"}
 	}

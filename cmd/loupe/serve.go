@@ -101,6 +101,12 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		in, reader = pipeline, store
 	}
 
+	redactor, stopRedaction, err := startRedaction(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopRedaction()
+
 	var lc net.ListenConfig
 	httpLn, err := lc.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
@@ -119,6 +125,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		Logger:       logger,
 		Registerer:   reg,
 		Gatherer:     reg,
+	}
+	if redactor != nil {
+		opts.Redact, opts.RedactionRules = redactor.Batch, redactor
 	}
 	httpSrv := &http.Server{
 		Handler:           server.New(opts, norm, in, reader),
