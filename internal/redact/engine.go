@@ -46,8 +46,14 @@ type Engine struct {
 // ruleset is one compiled version of the rules.
 type ruleset struct {
 	rules    *Rules
-	base     *sdkredact.Redactor
-	projects map[string]*sdkredact.Redactor // projects with a section
+	base     compiled
+	projects map[string]compiled // projects with a section
+}
+
+// compiled is one project's redactor and its clean-text cache.
+type compiled struct {
+	r     *sdkredact.Redactor
+	clean *cleanCache
 }
 
 // Open returns an Engine with the rules of opts.File (the default rules if
@@ -162,19 +168,19 @@ func (e *Engine) compile(rules *Rules) (*ruleset, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := &ruleset{rules: rules, base: base, projects: make(map[string]*sdkredact.Redactor)}
+	rs := &ruleset{rules: rules, base: compiled{base, newCleanCache()}, projects: make(map[string]compiled)}
 	for _, p := range rules.Projects() {
 		r, err := sdkredact.New(rules.Config(p), e.secret)
 		if err != nil {
 			return nil, fmt.Errorf("project %s: %w", p, err)
 		}
-		rs.projects[p] = r
+		rs.projects[p] = compiled{r, newCleanCache()}
 	}
 	return rs, nil
 }
 
 // redactor returns the redactor of project.
-func (rs *ruleset) redactor(project string) *sdkredact.Redactor {
+func (rs *ruleset) redactor(project string) compiled {
 	if len(rs.projects) == 0 {
 		return rs.base
 	}

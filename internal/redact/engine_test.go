@@ -312,9 +312,38 @@ func TestNoAllocsWhenNothingMatches(t *testing.T) {
 	}
 	e := mustOpen(t, "")
 	s := plantedSpan("default", "nothing to see")
+	s.Payload.Input[0].Content = strings.Repeat("a long system prompt that repeats in every span. ", 20) // clean-text cache path
 	b := loupe.Batch{Spans: []loupe.Span{s}}
 	e.Batch(&b) // warm up
 	if n := testing.AllocsPerRun(100, func() { e.Batch(&b) }); n != 0 {
 		t.Errorf("Batch of a clean span allocates %v times, want 0", n)
+	}
+}
+
+func TestCleanCacheFollowsRules(t *testing.T) {
+	e := mustOpen(t, "")
+	long := strings.Repeat("policy text without personal data. ", 10) + "see ORD-2026-000123"
+	redactName := func() string {
+		b := loupe.Batch{Spans: []loupe.Span{{Project: "default", Name: long}}}
+		e.Batch(&b)
+		return b.Spans[0].Name
+	}
+	for range 2 { // the second pass is served by the clean-text cache
+		if got := redactName(); got != long {
+			t.Fatalf("clean long text changed: %q", got)
+		}
+	}
+	if err := e.SetProject("default", []byte("custom order mask ORD-[0-9]{4}-[0-9]{6}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := redactName(); !strings.HasSuffix(got, "see [REDACTED:custom:order]") {
+		t.Errorf("after a rule change, cached text = %q, want the new rule applied", got)
+	}
+	// Same length, one byte apart, with an email: never served from the cache.
+	dirty := strings.Repeat("policy text without personal data. ", 10) + "see a@b.example.co"
+	b := loupe.Batch{Spans: []loupe.Span{{Project: "other", Name: long}, {Project: "other", Name: dirty}}}
+	e.Batch(&b)
+	if b.Spans[1].Name == dirty {
+		t.Errorf("text with an email next to a cached clean text was not redacted")
 	}
 }

@@ -25,20 +25,46 @@ const bigInt = 10_000_000
 
 // walker redacts the strings of one span with one redactor, counting.
 type walker struct {
-	r  *sdkredact.Redactor
-	c  sdkredact.Counts
-	kb []byte // scratch for nested attribute keys
+	r     *sdkredact.Redactor
+	clean *cleanCache
+	c     sdkredact.Counts
+	kb    []byte // scratch for nested attribute keys
 }
 
-func (w *walker) reset(r *sdkredact.Redactor) {
-	w.r = r
+func (w *walker) reset(c compiled) {
+	w.r, w.clean = c.r, c.clean
 	w.c = sdkredact.Counts{}
 }
 
 func (w *walker) text(s *string) {
 	if *s != "" {
-		*s = w.r.Text(*s, &w.c)
+		*s = w.scan(*s)
 	}
+}
+
+// scan is Redactor.Text through the clean-text cache.
+func (w *walker) scan(s string) string {
+	if len(s) < cleanMinBytes || len(s) > cleanMaxBytes {
+		return w.r.Text(s, &w.c)
+	}
+	slot, clean := w.clean.lookup(s)
+	if clean {
+		return s
+	}
+	out := w.r.Text(s, &w.c)
+	if out == s {
+		store(slot, s)
+	}
+	return out
+}
+
+// attr is Redactor.Attr, through the clean-text cache when only the
+// scanner applies to key.
+func (w *walker) attr(key, v string) (string, bool) {
+	if len(v) < cleanMinBytes || w.r.KeyRuled(key) {
+		return w.r.Attr(key, v, &w.c)
+	}
+	return w.scan(v), false
 }
 
 // span redacts every string a span carries: its name, status message,
@@ -150,7 +176,7 @@ func (w *walker) attrs(m map[string]any, prefix string) {
 func (w *walker) value(key string, v any) (any, bool) {
 	switch v := v.(type) {
 	case string:
-		out, drop := w.r.Attr(key, v, &w.c)
+		out, drop := w.attr(key, v)
 		if drop {
 			return nil, true
 		}
@@ -211,7 +237,7 @@ func anyString(v any) string {
 func (w *walker) anyText(v any) (any, bool) {
 	switch x := v.(type) {
 	case string:
-		if out := w.r.Text(x, &w.c); out != x {
+		if out := w.scan(x); out != x {
 			return out, true
 		}
 	case []any:
