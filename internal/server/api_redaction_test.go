@@ -11,6 +11,7 @@ import (
 	"github.com/loupehq/loupe/internal/auth"
 	"github.com/loupehq/loupe/internal/redact"
 	"github.com/loupehq/loupe/internal/server"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 )
 
 func TestExportRedactsBeforeSubmit(t *testing.T) {
@@ -36,12 +37,20 @@ func TestExportRedactsBeforeSubmit(t *testing.T) {
 			if rec := post(h, "/v1/traces", "application/x-protobuf", "", body); rec.Code != http.StatusOK {
 				t.Fatalf("POST /v1/traces = %d %s", rec.Code, rec.Body)
 			}
+			// The same request over gRPC takes the same path.
+			client := coltracepb.NewTraceServiceClient(dialGRPC(t, server.Options{Redact: tt.redact}, in))
+			if _, err := client.Export(t.Context(), req); err != nil {
+				t.Fatalf("gRPC Export: %v", err)
+			}
+			if got := len(in.Spans()); got != 4 {
+				t.Fatalf("submitted %d spans, want 4 (2 over HTTP, 2 over gRPC)", got)
+			}
 			var names []string
 			for _, s := range in.Spans() {
 				names = append(names, s.Name)
 			}
-			if got := strings.Contains(strings.Join(names, "|"), email); got != tt.wantEmail {
-				t.Errorf("submitted span names %q contain the email: %v, want %v", names, got, tt.wantEmail)
+			if got := strings.Count(strings.Join(names, "|"), email); got != map[bool]int{true: 2}[tt.wantEmail] {
+				t.Errorf("submitted span names %q contain the email %d times, want %d", names, got, map[bool]int{true: 2}[tt.wantEmail])
 			}
 		})
 	}
