@@ -82,18 +82,6 @@ func Open(opts Options) (*Engine, error) {
 // Rules returns the rules in force.
 func (e *Engine) Rules() *Rules { return e.cur.Load().rules }
 
-// Load replaces the rules in force by rules.
-func (e *Engine) Load(rules *Rules) error {
-	rs, err := e.compile(rules)
-	if err != nil {
-		return err
-	}
-	e.mu.Lock()
-	e.cur.Store(rs)
-	e.mu.Unlock()
-	return nil
-}
-
 // Reload re-reads the rules file (on SIGHUP). On error the rules in force
 // stay, and the error (a *RulesError for a bad file) names the lines.
 func (e *Engine) Reload() error {

@@ -137,7 +137,7 @@ func ParseRules(src []byte) (*Rules, error) {
 			for _, e := range unjoin(err) {
 				var ce *sdkredact.ConfigError
 				// A project parse repeats the base's errors: keep its own.
-				if project == "" || (errors.As(e, &ce) && ce.Line > 0 && owner[ce.Line-1] == project) {
+				if project == "" || (errors.As(e, &ce) && ce.Line > 0 && ce.Line <= len(owner) && owner[ce.Line-1] == project) {
 					out = append(out, e)
 				}
 			}
