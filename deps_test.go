@@ -22,6 +22,7 @@ func TestImportDirection(t *testing.T) {
 		{pkg: mod + "/internal/pricing", banned: []string{mod + "/internal/", "github.com/duckdb", "google.golang.org/grpc"}},
 		{pkg: mod + "/internal/ingest", banned: []string{mod + "/internal/duckdb", mod + "/internal/server", mod + "/internal/otlp", "github.com/duckdb"}},
 		{pkg: mod + "/internal/duckdb", banned: []string{mod + "/internal/server", mod + "/internal/ingest", mod + "/internal/otlp", "google.golang.org/grpc"}},
+		{pkg: mod + "/internal/redact", banned: []string{mod + "/internal/duckdb", mod + "/internal/server", mod + "/internal/ingest", mod + "/internal/otlp", "github.com/duckdb", "google.golang.org/grpc"}},
 		{pkg: mod + "/internal/server", banned: []string{mod + "/internal/duckdb", "github.com/duckdb"}},
 	}
 	for _, tt := range tests {

@@ -31,6 +31,10 @@ type serveConfig struct {
 	SamplingGrace   time.Duration // wait for late children after the root span arrived
 	SamplingTimeout time.Duration // decide a trace whose root never arrives after this
 
+	Redaction           string // "on" (default) or "off" (benchmarks and tests only)
+	RedactionRules      string // rules file; "" = <Data>/redaction.rules
+	RedactionSecretFile string // HMAC key file; "" = <Data>/redaction.secret, generated once
+
 	LogLevel slog.Level
 }
 
@@ -43,6 +47,7 @@ func defaultServeConfig() serveConfig {
 		Data:         "./loupe-data",
 		Auth:         "auto",
 		MaxBodyBytes: 16 << 20,
+		Redaction:    "on",
 		LogLevel:     slog.LevelInfo,
 
 		Sampling:        "all",
@@ -71,6 +76,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.DurationVar(&cfg.SamplingGrace, "sampling-grace", cfg.SamplingGrace, "with sampling: wait this long after a trace's root span for late children")
 	fs.DurationVar(&cfg.SamplingTimeout, "sampling-timeout", cfg.SamplingTimeout, "with sampling: decide a trace whose root span never arrives after this")
 	fs.StringVar(&cfg.Auth, "auth", cfg.Auth, "API keys: auto (required once a key exists, and always on a non-loopback address), on, or off (loopback only)")
+	fs.StringVar(&cfg.Redaction, "redaction", cfg.Redaction, "redact personal data and secrets before storage: on, or off (benchmarks and tests only)")
+	fs.StringVar(&cfg.RedactionRules, "redaction-rules", cfg.RedactionRules, "redaction rules `file` (docs/redaction.md; default: <data>/redaction.rules if it exists); reloaded on SIGHUP")
+	fs.StringVar(&cfg.RedactionSecretFile, "redaction-secret-file", cfg.RedactionSecretFile, "`file` holding the key of hashed ids (default: <data>/redaction.secret, generated once)")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loupe serve [flags]\n\n"+
@@ -167,6 +175,8 @@ func (c *serveConfig) Validate() error {
 		return &usageError{message: "--sampling needs storage, but --decode-only stores nothing", hint: "--sampling all"}
 	case c.Auth != "auto" && c.Auth != "on" && c.Auth != "off":
 		return &usageError{message: fmt.Sprintf("--auth %q: want auto, on or off", c.Auth), hint: "--auth auto"}
+	case c.Redaction != "on" && c.Redaction != "off":
+		return &usageError{message: fmt.Sprintf("--redaction %q: want on or off", c.Redaction), hint: "--redaction on"}
 	case c.QueueSpans < 0:
 		return &usageError{message: fmt.Sprintf("--queue-spans %d: must not be negative", c.QueueSpans), hint: "--queue-spans 0 (built-in default)"}
 	}

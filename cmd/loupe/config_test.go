@@ -35,24 +35,29 @@ func TestParseServeConfig(t *testing.T) {
 				"LOUPE_MAX_BODY_BYTES": "1024", "LOUPE_MAX_ATTRIBUTE_BYTES": "512", "LOUPE_PRICES": "prices.json",
 				"LOUPE_DECODE_ONLY": "true", "LOUPE_QUEUE_SPANS": "5000", "LOUPE_LOG_LEVEL": "debug",
 				"LOUPE_SAMPLING_GRACE": "2s", "LOUPE_SAMPLING_TIMEOUT": "30s",
+				"LOUPE_REDACTION": "off", "LOUPE_REDACTION_RULES": "r.rules", "LOUPE_REDACTION_SECRET_FILE": "s.key",
 			},
 			want: serveConfig{
 				Addr: "127.0.0.1:9000", GRPCAddr: "127.0.0.1:9001", Data: "/var/lib/loupe",
 				MaxBodyBytes: 1024, MaxAttributeBytes: 512, Prices: "prices.json",
 				DecodeOnly: true, QueueSpans: 5000, Auth: "auto", LogLevel: slog.LevelDebug,
 				Sampling: "all", SamplingGrace: 2 * time.Second, SamplingTimeout: 30 * time.Second,
+				Redaction: "off", RedactionRules: "r.rules", RedactionSecretFile: "s.key",
 			},
 		},
 		{
 			name: "FlagsOverrideEnv",
 			args: []string{"--addr", "127.0.0.1:7000", "-grpc-addr=127.0.0.1:7001", "--data", "d", "--max-body-bytes", "2048",
-				"--max-attribute-bytes", "64", "--prices", "p.json", "--decode-only=false", "--queue-spans", "10", "--log-level", "warn"},
+				"--max-attribute-bytes", "64", "--prices", "p.json", "--decode-only=false", "--queue-spans", "10", "--log-level", "warn",
+				"--redaction", "on", "--redaction-rules", "f.rules", "--redaction-secret-file", "f.key"},
 			env: map[string]string{
 				"LOUPE_ADDR": "127.0.0.1:9000", "LOUPE_GRPC_ADDR": "127.0.0.1:9001", "LOUPE_DATA": "/var/lib/loupe",
 				"LOUPE_MAX_BODY_BYTES": "1024", "LOUPE_MAX_ATTRIBUTE_BYTES": "512", "LOUPE_PRICES": "prices.json",
 				"LOUPE_DECODE_ONLY": "true", "LOUPE_QUEUE_SPANS": "5000", "LOUPE_LOG_LEVEL": "debug",
+				"LOUPE_REDACTION": "off", "LOUPE_REDACTION_RULES": "r.rules", "LOUPE_REDACTION_SECRET_FILE": "s.key",
 			},
 			want: serveConfig{
+				Redaction: "on", RedactionRules: "f.rules", RedactionSecretFile: "f.key",
 				Addr: "127.0.0.1:7000", GRPCAddr: "127.0.0.1:7001", Data: "d",
 				MaxBodyBytes: 2048, MaxAttributeBytes: 64, Prices: "p.json",
 				DecodeOnly: false, QueueSpans: 10, Auth: "auto", LogLevel: slog.LevelWarn,
@@ -99,6 +104,7 @@ func TestParseServeConfig(t *testing.T) {
 		{name: "ErrEmptyData", args: []string{"--data", ""}, wantErr: "--data is empty"},
 		{name: "ErrZeroBody", args: []string{"--max-body-bytes", "0"}, wantErr: "--max-body-bytes 0"},
 		{name: "ErrNegativeAttr", env: map[string]string{"LOUPE_MAX_ATTRIBUTE_BYTES": "-1"}, wantErr: "--max-attribute-bytes -1"},
+		{name: "ErrBadRedaction", args: []string{"--redaction", "maybe"}, wantErr: `--redaction "maybe": want on or off`},
 		{name: "ErrNegativeQueue", args: []string{"--queue-spans=-5"}, wantErr: "--queue-spans -5"},
 	}
 	for _, tt := range tests {

@@ -122,6 +122,12 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		}
 	}
 
+	redactor, stopRedaction, err := startRedaction(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopRedaction()
+
 	var lc net.ListenConfig
 	httpLn, err := lc.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
@@ -143,6 +149,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		Sampling:     sampling,
 	}
 	opts.Keys, opts.AuthOptional, opts.Audit = authOpts.Keys, authOpts.AuthOptional, authOpts.Audit
+	if redactor != nil {
+		opts.Redact, opts.RedactionRules = redactor.Batch, redactor
+	}
 	httpSrv := &http.Server{
 		Handler:           server.New(opts, norm, in, reader),
 		ReadHeaderTimeout: readHeaderTimeout,

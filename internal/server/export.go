@@ -27,6 +27,7 @@ const maxPooledSpans = 4096
 // OTLP request, submit it, and build the OTLP response.
 type exporter struct {
 	decodeOnly bool
+	redact     func(*loupe.Batch) // nil: redaction off
 	norm       *otlp.Normalizer
 	in         Ingester
 	m          *metrics
@@ -34,7 +35,7 @@ type exporter struct {
 }
 
 func newExporter(opts Options, norm *otlp.Normalizer, in Ingester, m *metrics) *exporter {
-	return &exporter{decodeOnly: opts.DecodeOnly, norm: norm, in: in, m: m}
+	return &exporter{decodeOnly: opts.DecodeOnly, redact: opts.Redact, norm: norm, in: in, m: m}
 }
 
 // traces normalizes and stores req; it returns once the spans are durable.
@@ -116,6 +117,9 @@ func (e *exporter) logs(ctx context.Context, transport string, req *collogspb.Ex
 // (invalid data) or overload are marked transient: the client should retry
 // (503 / UNAVAILABLE), not drop the data as it would on a 500.
 func (e *exporter) submit(ctx context.Context, b loupe.Batch) error {
+	if e.redact != nil {
+		e.redact(&b) // before anything touches disk (DESIGN.md §3)
+	}
 	err := e.in.Submit(ctx, b)
 	switch {
 	case err == nil:

@@ -21,6 +21,8 @@ func addRoutes(mux *http.ServeMux, log *slog.Logger, opts Options, ex *exporter,
 	mux.Handle("GET /api/v1/stats", handleStats(log, reader))
 	mux.Handle("GET /api/v1/counters", handleCounters(log, reader))
 	addSamplingRoutes(mux, log, opts.Sampling) // api_sampling.go
+	mux.Handle("GET /api/v1/redaction/rules", handleRedactionRules(log, opts.RedactionRules))
+	mux.Handle("PUT /api/v1/redaction/rules", handleRedactionRules(log, opts.RedactionRules))
 	mux.Handle("/api/", handleAPINotFound(log))
 	// Operations.
 	mux.Handle("GET /healthz", handleHealthz())

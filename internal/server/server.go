@@ -54,6 +54,15 @@ type Options struct {
 	// SecureCookies marks the UI session cookie Secure (set it when a TLS
 	// proxy fronts the server; requests over TLS get it anyway).
 	SecureCookies bool
+
+	// Redact, if non-nil, redacts a batch in place after normalization and
+	// before it is submitted, on every receiver: nothing reaches the
+	// ingester (and so the disk) unredacted. It must be safe for
+	// concurrent use.
+	Redact func(*loupe.Batch)
+	// RedactionRules, if non-nil, serves GET and PUT
+	// /api/v1/redaction/rules; nil answers 404 there.
+	RedactionRules RedactionRules
 }
 
 func (o Options) withDefaults() Options {

@@ -213,6 +213,12 @@ func (r *Redactor) Attr(key, value string, c *Counts) (out string, drop bool) {
 	return r.Text(value, c), false
 }
 
+// KeyRuled reports whether Attr does more than scan the value of key: a key
+// rule (drop, hash, mask or keep) or a hash key applies to it. Callers use it
+// to decide whether a non-string attribute value (an int user id, say) must
+// be passed through Attr as text.
+func (r *Redactor) KeyRuled(key string) bool { return r.keyRule(key) != nil || r.hashKey(key) }
+
 // keyMark replaces values masked by a key rule.
 const keyMark = "[REDACTED:key]"
 
