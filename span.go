@@ -171,7 +171,14 @@ type Span struct {
 
 	// Payload holds the large bodies; nil when none or stripped.
 	Payload *Payload `json:"payload,omitempty"`
+	// PayloadRemoved, when not "", says why the span's payload was dropped
+	// after it was stored (PayloadRemovedRetention); Payload is then nil.
+	PayloadRemoved string `json:"payload_removed,omitempty"`
 }
+
+// PayloadRemovedRetention is Span.PayloadRemoved for a payload dropped by
+// the retention policy.
+const PayloadRemovedRetention = "retention"
 
 // Duration returns End - Start.
 func (s *Span) Duration() time.Duration { return s.End.Sub(s.Start) }
