@@ -90,6 +90,8 @@ type spanJSON struct {
 	Documents  []loupe.Document `json:"documents,omitempty"`
 	Attributes map[string]any   `json:"attributes,omitempty"`
 	Payload    *loupe.Payload   `json:"payload,omitempty"`
+	// PayloadRemoved says why a stored payload is gone ("retention").
+	PayloadRemoved string `json:"payload_removed,omitempty"`
 }
 
 func newTraceJSON(tr *loupe.Trace) traceJSON {
@@ -147,6 +149,7 @@ func newSpanJSON(s *loupe.Span) spanJSON {
 		RetrievalCount:   s.RetrievalCount,
 		Documents:        s.Documents,
 		Attributes:       s.Attributes,
+		PayloadRemoved:   s.PayloadRemoved,
 	}
 	if !s.Params.IsZero() {
 		p := s.Params

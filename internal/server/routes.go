@@ -19,6 +19,8 @@ func addRoutes(mux *http.ServeMux, log *slog.Logger, opts Options, ex *exporter,
 	mux.Handle("GET /api/v1/traces/{id}", handleTrace(log, reader))
 	mux.Handle("GET /api/v1/traces", handleSearch(log, reader))
 	mux.Handle("GET /api/v1/stats", handleStats(log, reader))
+	mux.Handle("PUT /api/v1/traces/{id}/hold", handleHold(log, reader, true))
+	mux.Handle("DELETE /api/v1/traces/{id}/hold", handleHold(log, reader, false))
 	mux.Handle("/api/", handleAPINotFound(log))
 	// Operations.
 	mux.Handle("GET /healthz", handleHealthz())
