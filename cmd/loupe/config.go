@@ -25,6 +25,8 @@ type serveConfig struct {
 	QueueSpans        int    // ingest queue capacity in spans+events; 0 = the pipeline's default
 	Demo              bool   // also run `loupe demo` against this server
 
+	Retention retentionFlags // --retention*: see retention.go
+
 	LogLevel slog.Level
 }
 
@@ -57,6 +59,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.IntVar(&cfg.QueueSpans, "queue-spans", cfg.QueueSpans, "ingest queue capacity in spans and events (0: built-in default)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "also feed this server demo traffic (2,000 traces, then a trickle)")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
+	cfg.Retention.addFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loupe serve [flags]\n\n"+
 			"Receive OTLP traces and logs over HTTP and gRPC, store them and serve the API.\n"+

@@ -79,7 +79,13 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		reader loupe.TraceReader
 	)
 	if !cfg.DecodeOnly {
-		store, err := duckdb.Open(ctx, duckdb.Options{Dir: cfg.Data, Logger: logger})
+		retention, err := cfg.Retention.policy()
+		if err != nil {
+			return err
+		}
+		logRetention(logger, retention, cfg.Retention.every())
+		store, err := duckdb.Open(ctx, duckdb.Options{Dir: cfg.Data, Logger: logger,
+			Retention: retention, RetentionEvery: cfg.Retention.every(), Registerer: reg})
 		if err != nil {
 			return fmt.Errorf("open store in --data %s: %w", cfg.Data, err)
 		}
