@@ -465,3 +465,47 @@ func TestRetentionBackground(t *testing.T) {
 		t.Errorf("EnforceRetention after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestRetentionDatabaseFile measures what happens to the database file when
+// retention deletes metadata: DuckDB does not truncate the file after a
+// DELETE and CHECKPOINT, but it reuses the freed blocks, so a store that
+// deletes as much as it ingests stays about the same size instead of
+// growing.
+func TestRetentionDatabaseFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes ~36k spans")
+	}
+	s := openRetentionStore(t, t.TempDir(), nil)
+	rng := rand.New(rand.NewPCG(11, 12))
+	fill := func(gen byte, age int) {
+		for b := range 6 {
+			var spans []loupe.Span
+			for i := range 2000 {
+				tr := agedTrace{id: loupe.TraceID{0: 0xf, 1: gen, 2: byte(b), 14: byte(i >> 8), 15: byte(i)}, ageDay: age, word: "w"}
+				spans = append(spans, retentionTrace(rng, tr, "p", 8)...)
+			}
+			if err := s.Write(t.Context(), []loupe.Batch{{Spans: spans}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.checkpoint(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fill(1, 100)
+	full := fileSize(s.path)
+	rep, err := s.EnforceRetention(t.Context(), retentionNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.TracesDeleted != 12000 {
+		t.Fatalf("deleted %d traces, want 12000", rep.TracesDeleted)
+	}
+	emptied := fileSize(s.path)
+	fill(2, 1) // as much again, kept
+	refilled := fileSize(s.path)
+	t.Logf("database file: %d bytes full, %d after deleting every trace, %d after writing as much again", full, emptied, refilled)
+	if refilled > full+full/4 {
+		t.Errorf("database file grew from %d to %d bytes after deleting and rewriting the same volume: freed blocks not reused", full, refilled)
+	}
+}
