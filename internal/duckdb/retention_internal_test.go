@@ -504,7 +504,8 @@ func TestRetentionDatabaseFile(t *testing.T) {
 	emptied := fileSize(s.path)
 	fill(2, 1) // as much again, kept
 	refilled := fileSize(s.path)
-	t.Logf("database file: %d bytes full, %d after deleting every trace, %d after writing as much again", full, emptied, refilled)
+	t.Logf("deleted %d traces (%d spans) in %v; database file: %d bytes full, %d after deleting every trace, %d after writing as much again",
+		rep.TracesDeleted, rep.SpansDeleted, rep.Duration, full, emptied, refilled)
 	if refilled > full+full/4 {
 		t.Errorf("database file grew from %d to %d bytes after deleting and rewriting the same volume: freed blocks not reused", full, refilled)
 	}
