@@ -176,7 +176,14 @@ type Span struct {
 	// weight it carries; the zero value means sampling was off (kept in
 	// full, weight 1).
 	Sample Sample `json:"sample,omitzero"`
+	// PayloadRemoved, when not "", says why the span's payload was dropped
+	// after it was stored (PayloadRemovedRetention); Payload is then nil.
+	PayloadRemoved string `json:"payload_removed,omitempty"`
 }
+
+// PayloadRemovedRetention is Span.PayloadRemoved for a payload dropped by
+// the retention policy.
+const PayloadRemovedRetention = "retention"
 
 // Duration returns End - Start.
 func (s *Span) Duration() time.Duration { return s.End.Sub(s.Start) }

@@ -35,6 +35,8 @@ type serveConfig struct {
 	RedactionRules      string // rules file; "" = <Data>/redaction.rules
 	RedactionSecretFile string // HMAC key file; "" = <Data>/redaction.secret, generated once
 
+	Retention retentionFlags // --retention*: see retention.go
+
 	LogLevel slog.Level
 }
 
@@ -80,6 +82,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&cfg.RedactionRules, "redaction-rules", cfg.RedactionRules, "redaction rules `file` (docs/redaction.md; default: <data>/redaction.rules if it exists); reloaded on SIGHUP")
 	fs.StringVar(&cfg.RedactionSecretFile, "redaction-secret-file", cfg.RedactionSecretFile, "`file` holding the key of hashed ids (default: <data>/redaction.secret, generated once)")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
+	cfg.Retention.addFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loupe serve [flags]\n\n"+
 			"Receive OTLP traces and logs over HTTP and gRPC, store them and serve the API.\n"+

@@ -90,7 +90,13 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		sampling server.Sampling // nil: every trace kept (--sampling all)
 	)
 	if !cfg.DecodeOnly {
-		store, err := duckdb.Open(ctx, duckdb.Options{Dir: cfg.Data, Logger: logger})
+		retention, err := cfg.Retention.policy()
+		if err != nil {
+			return err
+		}
+		logRetention(logger, retention, cfg.Retention.every())
+		store, err := duckdb.Open(ctx, duckdb.Options{Dir: cfg.Data, Logger: logger,
+			Retention: retention, RetentionEvery: cfg.Retention.every(), Registerer: reg})
 		if err != nil {
 			return fmt.Errorf("open store in --data %s: %w", cfg.Data, err)
 		}

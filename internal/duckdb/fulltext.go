@@ -795,7 +795,9 @@ func (f *fullText) match(c *query.Cmp) (string, []any, error) {
 	if len(ids) == 0 {
 		return "FALSE", nil, nil
 	}
-	return "(s.span_id IN (SELECT unnest(?::BIGINT[])))", []any{ids}, nil
+	// payload_seg > 0: a span whose payload retention stripped (0) is not
+	// found by text that is no longer stored.
+	return "(s.span_id IN (SELECT unnest(?::BIGINT[])) AND s.payload_seg > 0)", []any{ids}, nil
 }
 
 // loadBlocks lists the project's blocks that may hold spans of the range,

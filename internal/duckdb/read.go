@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -49,6 +50,12 @@ func (s *Store) Trace(ctx context.Context, project string, id loupe.TraceID) (*l
 		return nil, fmt.Errorf("read trace %s: %w", id, loupe.ErrClosed)
 	}
 	t, err := s.trace(ctx, project, id)
+	if errors.Is(err, segment.ErrNoSegment) {
+		// Retention removed a segment file after this read's snapshot was
+		// taken (it repointed the rows first): a new snapshot sees where
+		// the payloads are now, or that they were stripped.
+		t, err = s.trace(ctx, project, id)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read trace %s: %w", id, err)
 	}
@@ -165,7 +172,9 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 				maps.Copy(sp.Attributes, r)
 			}
 		}
-		if pseg.Valid && poff.Valid && pidx.Valid {
+		if pseg.Valid && pseg.Int64 == 0 {
+			sp.PayloadRemoved = loupe.PayloadRemovedRetention
+		} else if pseg.Valid && poff.Valid && pidx.Valid {
 			refs = append(refs, spanRef{len(spans), segment.Ref{
 				Segment: uint32(pseg.Int64), Offset: uint64(poff.Int64), Index: uint32(pidx.Int64)}})
 		}
@@ -179,6 +188,27 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 
 // readPayloads reads and decodes the payloads at refs into their spans.
 func (s *Store) readPayloads(spans []loupe.Span, refs []spanRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	// A ref into a segment that no longer exists is a payload whose
+	// segment retention deleted (normally the row is marked stripped
+	// first; see retention.go): the span reads back without it.
+	kept := refs[:0:0]
+	gone := map[uint32]bool{}
+	for _, r := range refs {
+		g, ok := gone[r.ref.Segment]
+		if !ok {
+			g = !s.seg.Has(r.ref.Segment)
+			gone[r.ref.Segment] = g
+		}
+		if g {
+			spans[r.span].PayloadRemoved = loupe.PayloadRemovedRetention
+			continue
+		}
+		kept = append(kept, r)
+	}
+	refs = kept
 	if len(refs) == 0 {
 		return nil
 	}

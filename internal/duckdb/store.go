@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,8 +30,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/loupehq/loupe"
 	"github.com/loupehq/loupe/internal/segment"
@@ -72,6 +75,22 @@ type Options struct {
 	Threads int
 	// Logger receives lifecycle messages; nil discards them.
 	Logger *slog.Logger
+
+	// Retention is the retention policy EnforceRetention applies; nil
+	// means DefaultRetention for every project.
+	Retention *RetentionPolicy
+	// RetentionEvery, when positive, makes Open start a goroutine that
+	// runs EnforceRetention that often (and once soon after Open), until
+	// Close; 0 starts none (the caller runs EnforceRetention).
+	RetentionEvery time.Duration
+	// Now is the clock of the background enforcement and of holds; nil
+	// means time.Now.
+	Now func() time.Time
+	// Registerer, when set, receives the store's retention metrics.
+	Registerer prometheus.Registerer
+	// SegmentBytes is the payload segment files' rotation size (retention
+	// deletes or rewrites whole files); 0 means segment.DefaultSegmentBytes.
+	SegmentBytes int64
 }
 
 // Store is a DuckDB-backed span store. Its methods are safe for concurrent
@@ -98,6 +117,14 @@ type Store struct {
 	w     *writer   // nil until first use and after a failed write
 	wconn *sql.Conn // the writer's pinned connection
 	fts   ftsState  // full-text indexer, reused by writes (fulltext.go)
+
+	// Retention (retention.go). retMu serializes EnforceRetention runs.
+	retention  RetentionPolicy
+	now        func() time.Time
+	retMu      sync.Mutex
+	retMetrics *retentionMetrics
+	retStop    context.CancelFunc // stops the background enforcement
+	retWG      sync.WaitGroup
 }
 
 var (
@@ -134,7 +161,18 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(1 + maxReaders) // the writer's pinned connection plus readers
 	db.SetMaxIdleConns(maxReaders)
-	s := &Store{db: db, path: path, logger: logger}
+	s := &Store{db: db, path: path, logger: logger, now: opts.Now, retention: RetentionPolicy{Default: DefaultRetention()}}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if opts.Retention != nil {
+		if err := opts.Retention.Validate(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open duckdb store: retention %w", err)
+		}
+		s.retention = RetentionPolicy{Default: opts.Retention.Default, Projects: maps.Clone(opts.Retention.Projects)}
+	}
+	s.retMetrics = newRetentionMetrics()
 
 	if err := s.configure(ctx, opts); err != nil {
 		db.Close()
@@ -144,7 +182,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	seg, err := segment.Open(filepath.Join(opts.Dir, PayloadDir), segment.Options{Logger: logger})
+	seg, err := segment.Open(filepath.Join(opts.Dir, PayloadDir), segment.Options{Logger: logger, SegmentBytes: opts.SegmentBytes})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open payload log: %w", err)
@@ -158,6 +196,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.wconn = wconn
 	logger.Info("store opened", "path", path, "memory_limit", opts.MemoryLimit, "threads", opts.Threads)
+	if err := s.retMetrics.register(opts.Registerer); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if opts.RetentionEvery > 0 {
+		s.startRetention(opts.RetentionEvery)
+	}
 	return s, nil
 }
 
@@ -250,6 +295,7 @@ func (s *Store) migrateOne(ctx context.Context, version int, name string) error 
 // Close waits for a write in progress, then closes the database, which
 // checkpoints the WAL into the database file. Close is idempotent.
 func (s *Store) Close() error {
+	s.stopRetention() // before mu: a run in progress takes it per chunk
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {

@@ -445,7 +445,7 @@ func (l *Log) frame(key frameKey) (*frame, error) {
 		var err error
 		if file, err = os.Open(filepath.Join(l.dir, segmentName(key.seg))); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("no segment %d", key.seg)
+				return nil, fmt.Errorf("%w: %d", ErrNoSegment, key.seg)
 			}
 			return nil, err
 		}

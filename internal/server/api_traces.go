@@ -102,6 +102,8 @@ type spanJSON struct {
 	// PayloadHidden is true when the caller may not read payloads (role
 	// viewer): the span may have one, but it is not shown.
 	PayloadHidden bool `json:"payload_hidden,omitempty"`
+	// PayloadRemoved says why a stored payload is gone ("retention").
+	PayloadRemoved string `json:"payload_removed,omitempty"`
 }
 
 func newTraceJSON(tr *loupe.Trace) traceJSON {
@@ -159,6 +161,7 @@ func newSpanJSON(s *loupe.Span) spanJSON {
 		RetrievalCount:   s.RetrievalCount,
 		Documents:        s.Documents,
 		Attributes:       s.Attributes,
+		PayloadRemoved:   s.PayloadRemoved,
 	}
 	if !s.Params.IsZero() {
 		p := s.Params

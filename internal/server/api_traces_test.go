@@ -122,7 +122,7 @@ func TestHandleTrace(t *testing.T) {
 			"prompt_name", "prompt_version_id", "release_label", "provider", "request_model", "response_model", "input_tokens",
 			"cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "total_tokens", "cost_usd",
 			"cost_source", "finish_reason", "tool_name", "retrieval_index", "retrieval_count"}
-		optional := []string{"params", "documents", "attributes", "payload"}
+		optional := []string{"params", "documents", "attributes", "payload", "payload_removed"}
 		for i, s := range body.Spans {
 			for _, k := range canonical {
 				if _, ok := s[k]; !ok {

@@ -161,3 +161,22 @@ func (g *guard) Counters(ctx context.Context, q query.CountersRequest) (*loupe.C
 	q.Project = principalOf(ctx).Project
 	return c.Counters(ctx, q)
 }
+
+// Hold holds a trace of the caller's project; a store without holds
+// answers errNoHolder (501).
+func (g *guard) Hold(ctx context.Context, _ string, id loupe.TraceID, reason string) error {
+	h, ok := g.inner.(Holder)
+	if !ok {
+		return errNoHolder
+	}
+	return h.Hold(ctx, principalOf(ctx).Project, id, reason)
+}
+
+// Release releases a hold on a trace of the caller's project.
+func (g *guard) Release(ctx context.Context, _ string, id loupe.TraceID, reason string) error {
+	h, ok := g.inner.(Holder)
+	if !ok {
+		return errNoHolder
+	}
+	return h.Release(ctx, principalOf(ctx).Project, id, reason)
+}

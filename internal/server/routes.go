@@ -23,6 +23,8 @@ func addRoutes(mux *http.ServeMux, log *slog.Logger, opts Options, ex *exporter,
 	addSamplingRoutes(mux, log, opts.Sampling) // api_sampling.go
 	mux.Handle("GET /api/v1/redaction/rules", handleRedactionRules(log, opts.RedactionRules))
 	mux.Handle("PUT /api/v1/redaction/rules", handleRedactionRules(log, opts.RedactionRules))
+	mux.Handle("PUT /api/v1/traces/{id}/hold", handleHold(log, reader, true))
+	mux.Handle("DELETE /api/v1/traces/{id}/hold", handleHold(log, reader, false))
 	mux.Handle("/api/", handleAPINotFound(log))
 	// Operations.
 	mux.Handle("GET /healthz", handleHealthz())
