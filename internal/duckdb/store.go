@@ -248,12 +248,18 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("list migrations: %w", err)
 	}
 	sort.Strings(names)
+	seen := make(map[int]string, len(names))
 	for _, name := range names {
 		base := filepath.Base(name)
 		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", base)
 		}
+		// Two files with one number would skip the second silently.
+		if other, dup := seen[version]; dup {
+			return fmt.Errorf("migrations %s and %s share version %d", other, base, version)
+		}
+		seen[version] = base
 		if err := s.migrateOne(ctx, version, name); err != nil {
 			return fmt.Errorf("migration %s: %w", base, err)
 		}
