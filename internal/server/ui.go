@@ -181,6 +181,7 @@ func (t *uiTemplates) funcs() template.FuncMap {
 		"visible":  visibleText,
 		"short":    shortID,
 		"add":      func(a, b int) int { return a + b },
+		"add64":    func(a, b int64) int64 { return a + b },
 		"statusOf": func(s loupe.TraceStatus) string { return string(s) },
 	}
 }
