@@ -284,6 +284,8 @@ func formatMs(ms float64) string {
 	switch {
 	case math.IsNaN(ms) || math.IsInf(ms, 0):
 		return "–"
+	case ms == 0:
+		return "0"
 	case ms >= 10000:
 		return strconv.FormatFloat(ms/1000, 'f', 1, 64) + " s"
 	case ms >= 100:
