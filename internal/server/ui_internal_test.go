@@ -71,7 +71,7 @@ func TestNewUIFilterError(t *testing.T) {
 		{"status = err", 9, "status = ", "err", "", "         ^"},
 		{"a = 1 and", 9, "a = 1 and", "", "", "         ^"},
 		{`name = "ü" )`, 12, `name = "ü" `, ")", "", "           ^"}, // ü is 2 bytes, 1 column
-		{"x\x1by = (", 2, "x\x1b", "y", " = (", "     ^"}, // ESC shows as 4 characters
+		{"x\x1by = (", 2, "x\x1b", "y", " = (", "     ^"},            // ESC shows as 4 characters
 		{"ab", 99, "ab", "", "", "  ^"},
 	}
 	for _, tt := range tests {

@@ -54,9 +54,11 @@ type uiDot struct {
 
 // uiLine is one series of a line chart.
 type uiLine struct {
-	Class  string // p50, p95, p99
-	Points string // SVG polyline points
-	Dots   []uiDot
+	Class string // p50, p95, p99
+	// Segments are SVG polyline points, one per run of consecutive
+	// buckets: a line never bridges a bucket without traces.
+	Segments []string
+	Dots     []uiDot
 }
 
 // uiTimeChart is a chart over time: bars or lines.
@@ -324,14 +326,20 @@ func uiLineChartOf(id, title string, buckets []uiStatsBucket, from, to time.Time
 	for _, s := range series {
 		l := uiLine{Class: s.class}
 		var pts []string
-		for _, b := range buckets {
+		for i, b := range buckets {
+			if i > 0 && b.Start.Sub(buckets[i-1].Start) > iv {
+				l.Segments = append(l.Segments, strings.Join(pts, " "))
+				pts = pts[:0]
+			}
 			x := c.x(b.Start.Add(iv/2), from, to)
 			y := c.y(s.get(b.Row), top)
 			pts = append(pts, strconv.FormatFloat(x, 'f', -1, 64)+","+strconv.FormatFloat(y, 'f', -1, 64))
 			l.Dots = append(l.Dots, uiDot{X: x, Y: y, Title: fmt.Sprintf("%s %s: %s (%s traces)",
 				b.Start.UTC().Format("2006-01-02 15:04"), s.class, formatMs(s.get(b.Row)), formatInt(b.Row.Count))})
 		}
-		l.Points = strings.Join(pts, " ")
+		if len(pts) > 0 {
+			l.Segments = append(l.Segments, strings.Join(pts, " "))
+		}
 		c.Lines = append(c.Lines, l)
 	}
 	return c

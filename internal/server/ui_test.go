@@ -547,6 +547,11 @@ func TestUIStats(t *testing.T) {
 			t.Errorf("stats page lacks %s", want)
 		}
 	}
+	// The fake's three buckets are an hour apart: with 10m buckets each is
+	// its own segment, so no line bridges the empty buckets between them.
+	if n := strings.Count(body, `<polyline class="line p50"`); n != 3 {
+		t.Errorf("%d p50 segments, want 3 (one per run of consecutive buckets)", n)
+	}
 	t.Run("bad by", func(t *testing.T) {
 		rec := get(h, "/stats?by=duration")
 		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "cannot group by duration") {
