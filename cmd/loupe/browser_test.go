@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,15 +82,22 @@ func TestBrowser(t *testing.T) {
 		"LOUPE_CHROMIUM="+chromium,
 		fmt.Sprintf("LOUPE_SERVER_RACE=%t", raceEnabled),
 	)
-	args := []string{"--test", "--test-concurrency=1"}
+	// Bounded: a hung page must fail the test, not hold chromium forever.
+	args := []string{"--test", "--test-concurrency=1", "--test-timeout=240000"}
 	if run := os.Getenv("LOUPE_BROWSER_RUN"); run != "" { // e.g. trace.test.mjs, to iterate on one file
 		args = append(args, run)
 	} else {
 		args = append(args, ".")
 	}
+	ctx, cancel := context.WithTimeout(ctx, 8*time.Minute)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = browserDir
 	cmd.Env = env
+	// node starts chromium: on timeout, end the whole process group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
 	t.Logf("node %s:\n%s", strings.Join(args, " "), out)
 	if err != nil {

@@ -200,7 +200,9 @@ function rowEl() {
 
 function render() {
   const top = scroller.scrollTop;
-  const h = scroller.clientHeight || 600;
+  // The scroll box is as tall as the viewport at most; the cap keeps the
+  // row pool small even if a layout ever lets it grow with its content.
+  const h = Math.min(scroller.clientHeight || 600, window.innerHeight || 1000);
   const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
   const last = Math.min(T.visLen, Math.ceil((top + h) / ROW) + OVERSCAN);
   const need = last - first;
