@@ -221,10 +221,10 @@ func TestUITracePage(t *testing.T) {
 	for _, want := range []string{
 		`<span class="badge status-degraded" id="trace-status">degraded</span>`,
 		`&lt;script&gt;window.__xss=1&lt;/script&gt;`, // the name, as text
-		`\x1b[31mred`,                              // ESC made visible
-		`href="/sessions/sess%2F1%20%3F%23"`,       // session id escaped as one path segment
-		`Payloads hidden for your role.`,           // viewer
-		`"span":"` + viewTool.String() + `"`,       // selection for trace.js
+		`\x1b[31mred`,                        // ESC made visible
+		`href="/sessions/sess%2F1%20%3F%23"`, // session id escaped as one path segment
+		`Payloads hidden for your role.`,     // viewer
+		`"span":"` + viewTool.String() + `"`, // selection for trace.js
 		`"payloads":false`,
 		`/static/trace.js?v=`,
 	} {
