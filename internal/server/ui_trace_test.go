@@ -243,3 +243,47 @@ func traceOf(tr *loupe.Trace) func(loupe.TraceID) (*loupe.Trace, error) {
 		return tr, nil
 	}
 }
+
+// bigOutline serves an outline of n spans: a root and n-1 children.
+type bigOutline struct {
+	uiStore
+	spans []loupe.SpanOutline
+}
+
+func (s *bigOutline) TraceSummary(context.Context, string, loupe.TraceID) (*loupe.TraceSummary, error) {
+	return &loupe.TraceSummary{}, nil
+}
+
+func (s *bigOutline) TraceOutline(context.Context, string, loupe.TraceID) ([]loupe.SpanOutline, error) {
+	return s.spans, nil
+}
+
+func (s *bigOutline) TraceSpan(context.Context, string, loupe.TraceID, loupe.SpanID) (*loupe.Span, error) {
+	return nil, loupe.ErrNotFound
+}
+
+// BenchmarkUITraceOutline encodes the outline of a 100,000-span trace
+// (GET /api/v1/traces/{id}/outline without the store's part).
+func BenchmarkUITraceOutline(b *testing.B) {
+	const n = 100_000
+	t0 := time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC)
+	spans := make([]loupe.SpanOutline, n)
+	for i := range spans {
+		spans[i] = loupe.SpanOutline{SpanID: loupe.SpanID{1, byte(i >> 16), byte(i >> 8), byte(i)}, Name: fmt.Sprintf("step %d", i%20),
+			Kind: loupe.KindLLM, Start: t0.Add(time.Duration(i) * time.Millisecond), End: t0.Add(time.Duration(i+1) * time.Millisecond),
+			Status: loupe.StatusOK, Model: "gpt-4.1-mini", Tokens: 110, CostUSD: 0.0001}
+		if i > 0 {
+			spans[i].ParentSpanID = spans[0].SpanID
+		}
+	}
+	h := newHandler(b, server.Options{}, &fakeIngester{}, &bigOutline{spans: spans})
+	path := "/api/v1/traces/" + viewTraceID.String() + "/outline"
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := getAs(h, auth.Local, path)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET outline = %d", rec.Code)
+		}
+		b.SetBytes(int64(rec.Body.Len()))
+	}
+}
