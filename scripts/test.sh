@@ -5,6 +5,7 @@
 # Explicit opt-outs for local iteration (CI=true refuses them all):
 #   LOUPE_SKIP_FUZZ=1   skip the short fuzzing pass
 #   LOUPE_SKIP_RACE=1   run go test without -race
+#   LOUPE_SKIP_BROWSER=1 skip the browser tests of the web UI (TestBrowser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 log() { printf '\n== %s\n' "$*" >&2; }
 
 if [[ "${CI:-}" == "true" ]]; then
-  for v in LOUPE_SKIP_FUZZ LOUPE_SKIP_RACE; do
+  for v in LOUPE_SKIP_FUZZ LOUPE_SKIP_RACE LOUPE_SKIP_BROWSER; do
     if [[ -n "${!v:-}" ]]; then
       echo "test.sh: $v is set, but CI never opts out of a suite" >&2
       exit 2
@@ -32,6 +33,23 @@ if ((${#missing[@]})); then
 fi
 go version
 go mod download
+
+# Browser tests (cmd/loupe/browser_test.go): Debian's chromium driven by
+# playwright-core, installed from the committed lockfile.
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "installing chromium (browser tests of the web UI)" >&2
+  sudo=
+  if [[ $(id -u) -ne 0 ]]; then sudo=sudo; fi
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "test.sh: the browser tests need Node.js 20 or later with npm (playwright-core requires it)" >&2
+  exit 1
+fi
+node --version
+if [[ ! -d e2e/browser/node_modules || e2e/browser/package-lock.json -nt e2e/browser/node_modules ]]; then
+  npm ci --prefix e2e/browser --no-audit --no-fund
+fi
 
 log "format"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))

@@ -108,7 +108,13 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 	if !from.Valid {
 		return nil, nil, nil
 	}
-	rows, err := tx.QueryContext(ctx, selectTraceSpans, hi, lo, project, from.Int64, to.Int64)
+	return scanSpans(ctx, tx, selectTraceSpans, project, id, hi, lo, project, from.Int64, to.Int64)
+}
+
+// scanSpans runs query (selectTraceSpans, possibly narrowed) with args and
+// scans the spans of trace id it returns, with their payload locations.
+func scanSpans(ctx context.Context, tx *sql.Tx, query, project string, id loupe.TraceID, args ...any) (spans []loupe.Span, refs []spanRef, err error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query spans: %w", err)
 	}

@@ -29,6 +29,8 @@ func addRoutes(mux *http.ServeMux, log *slog.Logger, opts Options, ex *exporter,
 	// Operations.
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /metrics", handleMetrics(log, opts))
+	// Web UI (ui.go).
+	addUIRoutes(mux, log, reader)
 }
 
 // handleAPINotFound answers any other path under /api/ with a JSON 404.
