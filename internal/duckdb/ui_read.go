@@ -42,11 +42,13 @@ func (s *Store) TraceSummary(ctx context.Context, project string, id loupe.Trace
 		start, dur int64
 		status     string
 		total      int64
+		weight     float64 // sample_weight and sample_class: not shown here
+		class      string
 	)
 	err := s.db.QueryRowContext(ctx, q, hi, lo, project, int64(math.MinInt64), int64(math.MaxInt64)).Scan(
 		&rhi, &rlo, &start, &dur, &t.Name, &status, &t.SpanCount, &t.ErrorCount, &t.InputTokens,
 		&t.OutputTokens, &total, &t.CostUSD, &t.Service, &t.Environment, &t.Tenant, &t.SessionID,
-		&t.PromptName, &t.PromptVersionID, &t.Model)
+		&t.PromptName, &t.PromptVersionID, &t.Model, &weight, &class)
 	if err == sql.ErrNoRows {
 		return nil, fmt.Errorf("read trace summary %s: %w", id, loupe.ErrNotFound)
 	}

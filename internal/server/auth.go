@@ -82,9 +82,9 @@ func public(path string) bool {
 	return path == "/healthz" || path == "/login" || path == "/logout" || strings.HasPrefix(path, "/static/")
 }
 
-// uiPage reports whether a request is a browser asking for a UI page, which
+// isUIPageRequest reports whether a request is a browser asking for a UI page, which
 // is redirected to /login rather than answered 401.
-func uiPage(r *http.Request) bool {
+func isUIPageRequest(r *http.Request) bool {
 	p := r.URL.Path
 	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
 		!strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/v1/") && p != "/metrics"
@@ -182,7 +182,7 @@ func (a *authenticator) wrap(next http.Handler) http.Handler {
 		}
 		p, viaCookie, err := a.principal(r)
 		if err != nil {
-			if errors.Is(err, errNoCredentials) && uiPage(r) {
+			if errors.Is(err, errNoCredentials) && isUIPageRequest(r) {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}

@@ -180,3 +180,38 @@ func (g *guard) Release(ctx context.Context, _ string, id loupe.TraceID, reason 
 	}
 	return h.Release(ctx, principalOf(ctx).Project, id, reason)
 }
+
+// TraceSummary summarizes a trace of the caller's project (no payloads).
+func (g *guard) TraceSummary(ctx context.Context, _ string, id loupe.TraceID) (*loupe.TraceSummary, error) {
+	return traceSummary(ctx, g.inner, principalOf(ctx).Project, id)
+}
+
+// TraceOutline outlines a trace of the caller's project (no payloads).
+func (g *guard) TraceOutline(ctx context.Context, _ string, id loupe.TraceID) ([]loupe.SpanOutline, error) {
+	return traceOutline(ctx, g.inner, principalOf(ctx).Project, id)
+}
+
+// TraceSpan reads one span of the caller's project under the same rules as
+// Trace: no payload for callers who may not read payloads, and an audit
+// record before a payload goes to a key.
+func (g *guard) TraceSpan(ctx context.Context, _ string, id loupe.TraceID, sid loupe.SpanID) (*loupe.Span, error) {
+	p := principalOf(ctx)
+	sp, err := traceSpan(ctx, g.inner, p.Project, id, sid)
+	if err != nil {
+		return nil, err
+	}
+	if sp.Payload.IsZero() {
+		return sp, nil
+	}
+	if !p.CanReadPayloads() {
+		c := *sp
+		c.Payload = nil
+		return &c, nil
+	}
+	if p.KeyID != "" {
+		if err := g.record(ctx, p, &loupe.Trace{Project: p.Project, TraceID: id}); err != nil {
+			return nil, err
+		}
+	}
+	return sp, nil
+}

@@ -156,7 +156,8 @@ func handleTraceSpan(log *slog.Logger, reader loupe.TraceReader) http.Handler {
 			return
 		}
 		j := spanDetailJSON{spanJSON: newSpanJSON(sp)}
-		if !pr.CanReadPayloads() && j.Payload != nil {
+		if !pr.CanReadPayloads() {
+			// The guard already dropped it (guard.go); say so.
 			j.Payload, j.PayloadHidden = nil, true
 		}
 		w.Header().Set("Cache-Control", "no-store")
