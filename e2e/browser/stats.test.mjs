@@ -16,7 +16,8 @@ test('stats charts and numbers, grouped by model then tenant', async () => {
   }
   // Latency: three lines, each with at least one point and a tooltip.
   for (const p of ['p50', 'p95', 'p99']) {
-    assert.equal(await page.locator(`#chart-latency polyline.${p}`).count(), 1);
+    // One polyline per run of consecutive buckets with data (gaps split it).
+    assert.ok(await page.locator(`#chart-latency polyline.${p}`).count() >= 1, `no ${p} line`);
     assert.match(await page.locator(`#chart-latency circle.${p} title`).first().textContent(), new RegExp(`${p}: [\\d.]+ (ms|s)`));
   }
   // The total in the summary equals the sum of the time table.
