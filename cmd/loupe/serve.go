@@ -113,7 +113,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		if cfg.Sampling != "all" {
 			// The sampler sits in front of the pipeline; its deferred
 			// Close runs before the pipeline's.
-			sampler, closeSampler, serr := startSampling(ctx, cfg, pipeline, store, logger)
+			sampler, closeSampler, serr := startSampling(ctx, cfg, pipeline, store, reg, logger)
 			if serr != nil {
 				return serr
 			}
