@@ -143,6 +143,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		Sampling:     sampling,
 	}
 	opts.Keys, opts.AuthOptional, opts.Audit = authOpts.Keys, authOpts.AuthOptional, authOpts.Audit
+	opts.Internal = authOpts.Internal
 	httpSrv := &http.Server{
 		Handler:           server.New(opts, norm, in, reader),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -176,7 +177,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 
 	stopDemo := func() {}
 	if cfg.Demo {
-		stopDemo = startDemo(ctx, httpLn.Addr().String(), logger)
+		stopDemo = startDemo(ctx, httpLn.Addr().String(), authOpts.Internal, logger)
 	}
 
 	pending := 2

@@ -54,6 +54,9 @@ type Options struct {
 	// SecureCookies marks the UI session cookie Secure (set it when a TLS
 	// proxy fronts the server; requests over TLS get it anyway).
 	SecureCookies bool
+	// Internal, if non-nil, is the credential of an in-process client
+	// (serve --demo's feeder), accepted like a key when keys are required.
+	Internal *auth.Internal
 }
 
 func (o Options) withDefaults() Options {
