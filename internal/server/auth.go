@@ -55,7 +55,7 @@ const maxAuthHeader = 256
 // credentials into a principal.
 type authenticator struct {
 	log      *slog.Logger
-	keys     *auth.Keys // nil: no authentication, everything runs as auth.Local
+	keys     *auth.Keys     // nil: no authentication, everything runs as auth.Local
 	internal *auth.Internal // the in-process client's credential; nil: none
 	optional bool           // authenticate only while keys holds at least one key
 	m        *metrics
