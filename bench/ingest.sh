@@ -19,6 +19,9 @@
 #   RUNS=5 D=20 CONCURRENCY=8 TRACES=10 SEED=1 GZIP=0
 #   PORT=14318 GRPC_PORT=14317 SINK=1 (0 skips the loadgen-alone run)
 #   LOUPE_ARGS="" extra flags for `loupe serve` in both modes
+#   SERVE_FLAGS="" extra flags for the durable server only, e.g.
+#                  SERVE_FLAGS="--sampling production" (A/B against "--sampling all")
+#   DECODE_ONLY=1 (0 skips the decode-only runs, e.g. for a sampling A/B)
 #   LOUPE_BIN=""  use this loupe binary instead of building ./cmd/loupe
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +36,13 @@ PORT=${PORT:-14318}
 GRPC_PORT=${GRPC_PORT:-14317}
 SINK=${SINK:-1}
 LOUPE_ARGS=${LOUPE_ARGS:-}
+SERVE_FLAGS=${SERVE_FLAGS:-}
+DECODE_ONLY=${DECODE_ONLY:-1}
 LOUPE_BIN=${LOUPE_BIN:-}
 COMMAND="RUNS=$RUNS D=$D CONCURRENCY=$CONCURRENCY TRACES=$TRACES SEED=$SEED GZIP=$GZIP bench/ingest.sh"
+[[ "$DECODE_ONLY" == 1 ]] || COMMAND="DECODE_ONLY=$DECODE_ONLY $COMMAND"
+[[ -z "$SERVE_FLAGS" ]] || COMMAND="SERVE_FLAGS=\"$SERVE_FLAGS\" $COMMAND"
+[[ -z "$LOUPE_ARGS" ]] || COMMAND="LOUPE_ARGS=\"$LOUPE_ARGS\" $COMMAND"
 
 log() { printf '[ingest %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -97,7 +105,7 @@ one_run() {
 	case $mode in
 	sink) cmd=(bench/bin/otlpsink -addr "127.0.0.1:$PORT") ;;
 	decode-only) cmd=("$LOUPE_BIN" serve --addr "127.0.0.1:$PORT" --grpc-addr "127.0.0.1:$GRPC_PORT" --data "$data" --decode-only $LOUPE_ARGS) ;;
-	durable) cmd=("$LOUPE_BIN" serve --addr "127.0.0.1:$PORT" --grpc-addr "127.0.0.1:$GRPC_PORT" --data "$data" $LOUPE_ARGS) ;;
+	durable) cmd=("$LOUPE_BIN" serve --addr "127.0.0.1:$PORT" --grpc-addr "127.0.0.1:$GRPC_PORT" --data "$data" $LOUPE_ARGS $SERVE_FLAGS) ;;
 	esac
 	log "run $run/$RUNS $mode: starting ${cmd[*]}"
 	start_server "$logfile" "${cmd[@]}"
@@ -135,7 +143,9 @@ if [[ "$SINK" == 1 ]]; then
 	one_run sink 1
 fi
 for run in $(seq 1 "$RUNS"); do
-	one_run decode-only "$run"
+	if [[ "$DECODE_ONLY" == 1 ]]; then
+		one_run decode-only "$run"
+	fi
 	one_run durable "$run"
 done
 
@@ -147,7 +157,8 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n "$(git status --porcelain 2>/dev/null | head -1)" ]]; then commit="$commit (dirty tree)"; fi
 jq -s --arg cmd "$COMMAND" --arg date "$date_tag" --arg nproc "$(nproc)" --arg cpu "$cpu_model" \
 	--arg go "$(go version)" --arg kernel "$(uname -sr)" --arg commit "$commit" \
-	--argjson d "$D" --argjson conc "$CONCURRENCY" --argjson traces "$TRACES" --argjson gzip "$GZIP" '
+	--argjson d "$D" --argjson conc "$CONCURRENCY" --argjson traces "$TRACES" --argjson gzip "$GZIP" \
+	--arg serve_flags "$LOUPE_ARGS $SERVE_FLAGS" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '
 	def median: sort | if length == 0 then null elif length % 2 == 1 then .[length/2|floor]
 	            else (.[length/2 - 1] + .[length/2]) / 2 end;
 	def summary(m): [.[] | select(.mode == m)] | {
@@ -160,7 +171,9 @@ jq -s --arg cmd "$COMMAND" --arg date "$date_tag" --arg nproc "$(nproc)" --arg c
 	  loadgen_cpu_us_per_span: (map(.loadgen_cpu_us_per_span) | median)};
 	{date: $date, command: $cmd, commit: $commit,
 	 machine: {nproc: ($nproc|tonumber), cpu: $cpu, go: $go, kernel: $kernel},
-	 settings: {seconds: $d, concurrency: $conc, traces_per_request: $traces, gzip: ($gzip == 1)},
+	 settings: {seconds: $d, concurrency: $conc, traces_per_request: $traces, gzip: ($gzip == 1),
+	            serve_flags: ($serve_flags | ltrimstr(" ") | rtrimstr(" "))},
+	 load_average_after: $load,
 	 loadgen_alone: summary("sink"),
 	 decode_only: summary("decode-only"),
 	 durable: summary("durable"),
@@ -177,14 +190,14 @@ jq -r '
 	"### Ingest, OTLP/HTTP protobuf, standard workload (\(.date))",
 	"",
 	"Command: `\(.command)` (commit \(.commit))  ",
-	"Machine: \(.machine.nproc) CPUs (`nproc`), \(.machine.cpu), \(.machine.kernel), \(.machine.go)  ",
+	"Machine: \(.machine.nproc) CPUs (`nproc`), \(.machine.cpu), \(.machine.kernel), \(.machine.go); load average after the runs (1/5/15 min): \(.load_average_after)  ",
 	"Load: bench/bin/loadgen on the same machine, \(.settings.concurrency) concurrent requests of \(.settings.traces_per_request) traces (~12 spans each), \(.settings.seconds) s per run, gzip \(.settings.gzip); medians of \(.durable.runs) runs.",
 	"",
 	"| mode | spans/s acked (median) | p50 ms | p99 ms | peak RSS MiB | disk / OTLP bytes | throttled | errors |",
 	"|---|---:|---:|---:|---:|---:|---:|---:|",
-	"| decode-only ceiling | \(.decode_only.spans_per_sec|n0) | \(.decode_only.p50_ms|n2) | \(.decode_only.p99_ms|n2) | \(.decode_only.peak_rss_mib|n0) | – | \(.decode_only.throttled) | \(.decode_only.errors) |",
-	"| durable (`--data`) | \(.durable.spans_per_sec|n0) | \(.durable.p50_ms|n2) | \(.durable.p99_ms|n2) | \(.durable.peak_rss_mib|n0) | \(.durable.disk_ratio|ratio) | \(.durable.throttled) | \(.durable.errors) |",
+	(if .decode_only.runs > 0 then "| decode-only ceiling | \(.decode_only.spans_per_sec|n0) | \(.decode_only.p50_ms|n2) | \(.decode_only.p99_ms|n2) | \(.decode_only.peak_rss_mib|n0) | – | \(.decode_only.throttled) | \(.decode_only.errors) |" else empty end),
+	"| durable (`--data\(if .settings.serve_flags != "" then " " + .settings.serve_flags else "" end)`) | \(.durable.spans_per_sec|n0) | \(.durable.p50_ms|n2) | \(.durable.p99_ms|n2) | \(.durable.peak_rss_mib|n0) | \(.durable.disk_ratio|ratio) | \(.durable.throttled) | \(.durable.errors) |",
 	"",
-	"Durable / decode-only: **\(.durable_vs_decode_only|pct)**. Per-run spans/s — decode-only: \([.runs[]|select(.mode=="decode-only")|.spans_per_sec|floor]|map(tostring)|join(", ")); durable: \([.runs[]|select(.mode=="durable")|.spans_per_sec|floor]|map(tostring)|join(", ")).",
+	(if .decode_only.runs > 0 then "Durable / decode-only: **\(.durable_vs_decode_only|pct)**. Per-run spans/s — decode-only: \([.runs[]|select(.mode=="decode-only")|.spans_per_sec|floor]|map(tostring)|join(", ")); durable: \([.runs[]|select(.mode=="durable")|.spans_per_sec|floor]|map(tostring)|join(", "))." else "Per-run spans/s — durable: \([.runs[]|select(.mode=="durable")|.spans_per_sec|floor]|map(tostring)|join(", "))." end),
 	(if .loadgen_alone.runs > 0 then "Load generator alone (against bench/cmd/otlpsink, which discards): \(.loadgen_alone.spans_per_sec|n0) spans/s; loadgen costs \(.durable.loadgen_cpu_us_per_span|n2) µs CPU per acked span in the durable runs." else empty end)
 ' "$out"

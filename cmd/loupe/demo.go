@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/loupehq/loupe/internal/auth"
 	"github.com/loupehq/loupe/internal/demo"
 	loupesdk "github.com/loupehq/loupe/sdk"
 )
@@ -88,15 +89,20 @@ func printScenarios(w io.Writer, res *demo.Result, endpoint string) {
 
 // startDemo runs the demo against the server being started (loupe serve
 // --demo): a burst of 2,000 traces, then a trickle of one every 2 seconds
-// until ctx ends. The returned stop function cancels it and waits.
-func startDemo(ctx context.Context, httpAddr string, logger *slog.Logger) (stop func()) {
+// until ctx ends. It authenticates with cred when the server requires keys
+// (nil: sends none). The returned stop function cancels it and waits.
+func startDemo(ctx context.Context, httpAddr string, cred *auth.Internal, logger *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	endpoint := "http://" + httpAddr
+	var sdk loupesdk.Options
+	if cred != nil {
+		sdk.APIKey = cred.Token()
+	}
 	go func() { // owned by stop
 		defer close(done)
 		logger.Info("demo traffic starting", "traces", 2000, "endpoint", endpoint)
-		res, err := demo.Run(ctx, demo.Options{Endpoint: endpoint, Traces: 2000}, logger)
+		res, err := demo.Run(ctx, demo.Options{Endpoint: endpoint, Traces: 2000, SDK: sdk}, logger)
 		if err != nil {
 			logger.Warn("demo traffic stopped", "err", err)
 			return
@@ -107,7 +113,7 @@ func startDemo(ctx context.Context, httpAddr string, logger *slog.Logger) (stop 
 			}
 		}
 		logger.Info("demo traffic sent; a trickle continues", "traces", res.Traces, "dropped", res.Dropped)
-		if _, err := demo.Run(ctx, demo.Options{Endpoint: endpoint, Rate: 0.5}, logger); err != nil {
+		if _, err := demo.Run(ctx, demo.Options{Endpoint: endpoint, Rate: 0.5, SDK: sdk}, logger); err != nil {
 			logger.Warn("demo trickle stopped", "err", err)
 		}
 	}()

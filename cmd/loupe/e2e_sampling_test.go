@@ -56,6 +56,18 @@ func TestSamplingKill9(t *testing.T) {
 		}
 	}
 	checkAllStored(t, p2, load.acked)
+	// The sampler's metrics are served: the replayed traces were decided
+	// by this process, and none is left pending.
+	m := p2.metrics(t.Context())
+	if m["loupe_sampling_decision_lag_seconds_count"] == 0 {
+		t.Errorf("loupe_sampling_decision_lag_seconds_count = 0 after deciding replayed traces; metrics: %v", m)
+	}
+	if v, ok := m["loupe_sampling_pending_traces"]; !ok || v != 0 {
+		t.Errorf("loupe_sampling_pending_traces = %v (present %v), want 0", v, ok)
+	}
+	if _, ok := m["loupe_sampling_pending_log_bytes"]; !ok {
+		t.Errorf("loupe_sampling_pending_log_bytes not served")
+	}
 	// The kill must have caught traces awaiting decisions, or this test
 	// proves nothing about the pending log.
 	if !strings.Contains(p2.log.String(), "sampling log replayed") {

@@ -18,6 +18,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/loupehq/loupe"
 	"github.com/loupehq/loupe/internal/duckdb"
 	"github.com/loupehq/loupe/internal/ingest"
@@ -37,17 +39,18 @@ func loadPolicy(name string) (*sample.Policy, error) {
 	return sample.ParsePolicy(name, f)
 }
 
-// startSampling opens the tail sampler in front of pipeline and, for a
-// policy file, reloads it on SIGHUP (an invalid file is refused and the
-// running policy stays). The returned func stops both.
-func startSampling(ctx context.Context, cfg serveConfig, pipeline *ingest.Pipeline, store *duckdb.Store, logger *slog.Logger) (*sample.Sampler, func(), error) {
+// startSampling opens the tail sampler in front of pipeline (its metrics
+// registered on reg) and, for a policy file, reloads it on SIGHUP (an
+// invalid file is refused and the running policy stays). The returned func
+// stops both.
+func startSampling(ctx context.Context, cfg serveConfig, pipeline *ingest.Pipeline, store *duckdb.Store, reg prometheus.Registerer, logger *slog.Logger) (*sample.Sampler, func(), error) {
 	pol, err := loadPolicy(cfg.Sampling)
 	if err != nil {
 		return nil, nil, err
 	}
 	s, err := sample.New(ctx, sample.Options{
 		Dir: filepath.Join(cfg.Data, "sampling"), Policy: pol, Next: pipeline, Store: store,
-		Grace: cfg.SamplingGrace, Timeout: cfg.SamplingTimeout, Logger: logger,
+		Grace: cfg.SamplingGrace, Timeout: cfg.SamplingTimeout, Logger: logger, Registerer: reg,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start sampler: %w", err)

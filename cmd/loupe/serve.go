@@ -119,7 +119,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		if cfg.Sampling != "all" {
 			// The sampler sits in front of the pipeline; its deferred
 			// Close runs before the pipeline's.
-			sampler, closeSampler, serr := startSampling(ctx, cfg, pipeline, store, logger)
+			sampler, closeSampler, serr := startSampling(ctx, cfg, pipeline, store, reg, logger)
 			if serr != nil {
 				return serr
 			}
@@ -158,6 +158,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 	if redactor != nil {
 		opts.Redact, opts.RedactionRules = redactor.Batch, redactor
 	}
+	opts.Internal = authOpts.Internal
 	httpSrv := &http.Server{
 		Handler:           server.New(opts, norm, in, reader),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -191,7 +192,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 
 	stopDemo := func() {}
 	if cfg.Demo {
-		stopDemo = startDemo(ctx, httpLn.Addr().String(), logger)
+		stopDemo = startDemo(ctx, httpLn.Addr().String(), authOpts.Internal, logger)
 	}
 
 	pending := 2

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/loupehq/loupe"
 	"github.com/loupehq/loupe/internal/auth"
 	"github.com/loupehq/loupe/internal/server"
 )
@@ -18,7 +19,9 @@ import (
 //     one (even if all are revoked), and always on a non-loopback address,
 //     which refuses to start without an active key.
 //
-// It returns the audit log to close, or nil.
+// With --demo it also creates the in-memory credential of the demo feeder
+// (opts.Internal), accepted as an ingest key of the default project. It
+// returns the audit log to close, or nil.
 func setupAuth(cfg serveConfig, opts *server.Options, logger *slog.Logger) (*auth.Audit, error) {
 	var exposed []string
 	for _, a := range []string{cfg.Addr, cfg.GRPCAddr} {
@@ -56,6 +59,14 @@ func setupAuth(cfg serveConfig, opts *server.Options, logger *slog.Logger) (*aut
 		logger.Info("API keys are not required until the first one is created (loopback, --auth auto)", "keys_file", keys.Path())
 	} else {
 		logger.Info("API keys required", "keys_file", keys.Path(), "active_keys", active)
+	}
+	if cfg.Demo {
+		// The in-process demo feeder writes through the receivers like
+		// any client, with a credential that lives only in memory.
+		opts.Internal, err = auth.NewInternal(auth.Principal{KeyID: "internal:demo", Project: loupe.DefaultProject, Role: auth.RoleIngest})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if cfg.DecodeOnly {
 		return nil, nil

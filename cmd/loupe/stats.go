@@ -93,10 +93,16 @@ type statsRow struct {
 	InputTokens  int64             `json:"input_tokens"`
 	OutputTokens int64             `json:"output_tokens"`
 	CostUSD      float64           `json:"cost_usd"`
+	// Estimated names the figures estimated from sampled traces;
+	// ErrorBounds the half-width of the 95% interval of some of them.
+	Estimated   []string           `json:"estimated"`
+	ErrorBounds map[string]float64 `json:"error_bounds"`
 }
 
 // printStatsTable prints one row per group and bucket: the group values,
-// the bucket start (in loc) when bucketed, then the aggregates.
+// the bucket start (in loc) when bucketed, then the aggregates. Figures the
+// API marks estimated (from sampled traces) get a "~" prefix, and a
+// footnote under the table gives their 95% bounds (stats_estimate.go).
 func printStatsTable(w io.Writer, st *statsAnswer, bucketed bool, loc *time.Location) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	var head []string
@@ -108,6 +114,7 @@ func printStatsTable(w io.Writer, st *statsAnswer, bucketed bool, loc *time.Loca
 	}
 	head = append(head, "COUNT", "ERRORS", "P50", "P95", "P99", "IN TOK", "OUT TOK", "COST")
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	var bounded []string // footnote lines
 	for _, r := range st.Groups {
 		var cells []string
 		for _, f := range st.By {
@@ -124,12 +131,20 @@ func printStatsTable(w io.Writer, st *statsAnswer, bucketed bool, loc *time.Loca
 			}
 			cells = append(cells, b)
 		}
-		cells = append(cells, group(r.Count), fmt.Sprintf("%.1f%%", 100*finite(r.ErrorRate)),
-			latency(r.P50Ms), latency(r.P95Ms), latency(r.P99Ms),
-			group(r.InputTokens), group(r.OutputTokens), money(r.CostUSD))
+		label := strings.Join(cells, " ")
+		est := estimateMarker(r.Estimated)
+		cells = append(cells, est("count", group(r.Count)), est("error_rate", fmt.Sprintf("%.1f%%", 100*finite(r.ErrorRate))),
+			est("p50_ms", latency(r.P50Ms)), est("p95_ms", latency(r.P95Ms)), est("p99_ms", latency(r.P99Ms)),
+			est("input_tokens", group(r.InputTokens)), est("output_tokens", group(r.OutputTokens)), est("cost_usd", money(r.CostUSD)))
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		if b := formatBounds(r.ErrorBounds); b != "" {
+			bounded = append(bounded, fmt.Sprintf("  %s: %s", label, b))
+		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printEstimateFootnote(w, st.Groups, bounded)
 }
 
 // latency prints a millisecond figure: 0.4 ms, 12 ms, 1,204 ms.

@@ -55,9 +55,8 @@ type part struct {
 	cost                       float64
 	service, env, tenant       firstValue
 	session, prompt, promptVer firstValue
-	model                      string
-	modelStart                 int64
-	sample                     loupe.Sample // the first span's
+	model                      loupe.ModelChoice // loupe.TraceModel of the part's spans
+	sample                     loupe.Sample      // the first span's
 }
 
 // rank orders spans for "first non-empty, root first": roots before other
@@ -136,15 +135,7 @@ func buildTraceParts(batches []loupe.Batch) []*part {
 			p.session.offer(sp.SessionID, r)
 			p.prompt.offer(sp.PromptName, r)
 			p.promptVer.offer(sp.PromptVersionID, r)
-			if sp.Kind == loupe.KindLLM {
-				m := sp.ResponseModel
-				if m == "" {
-					m = sp.RequestModel
-				}
-				if m != "" && (p.model == "" || start < p.modelStart) {
-					p.model, p.modelStart = text(m), start
-				}
-			}
+			p.model.Offer(sp)
 		}
 	}
 	return parts
@@ -172,7 +163,7 @@ func appendTraceParts(conn driver.Conn, batches []loupe.Batch) (err error) {
 		row = append(row[:0], p.project, p.hi, p.lo, p.start, p.end, p.hasRoot, p.rootFailed, p.name,
 			p.spans, p.errors, p.in, p.out, p.total, p.cost,
 			text(p.service.v), text(p.env.v), text(p.tenant.v), text(p.session.v),
-			text(p.prompt.v), text(p.promptVer.v), p.model, p.modelStart,
+			text(p.prompt.v), text(p.promptVer.v), text(p.model.Model), modelStart(p.model),
 			string(p.sample.Class), sampleWeight(p.sample))
 		if err := a.AppendRow(row...); err != nil {
 			return fmt.Errorf("append trace part: %w", err)
@@ -196,12 +187,25 @@ const traceAggSQL = `SELECT trace_hi, trace_lo,
 	sum(total_tokens)::BIGINT AS total_tokens,
 	sum(cost_usd) AS cost_usd,
 	` + firstCols + `
-	coalesce(arg_min(model, model_start_ns) FILTER (WHERE model <> ''), '') AS model,
+	` + modelCol + `
 	coalesce(max(sample_weight), 1) AS sample_weight,
 	coalesce(max(sample_class), '') AS sample_class
 FROM %s
 GROUP BY trace_hi, trace_lo
 HAVING min(start_ns) >= ? AND min(start_ns) < ?`
+
+// modelCol merges the parts' models as loupe.ModelChoice.Merge does: the
+// smallest (start, model) pair among non-empty models, so the summary's
+// model is loupe.TraceModel of all the trace's spans.
+const modelCol = `coalesce((min({'s': model_start_ns, 'm': model}) FILTER (WHERE model <> '')).m, '') AS model,`
+
+// modelStart is the model_start_ns of a part: 0 when it has no model.
+func modelStart(c loupe.ModelChoice) int64 {
+	if c.Model == "" {
+		return 0
+	}
+	return c.Start.UnixNano()
+}
 
 // firstCols picks the root part's value, else the earliest non-empty one.
 const firstCols = `coalesce(arg_min(service, start_ns) FILTER (WHERE has_root AND service <> ''), arg_min(service, start_ns) FILTER (WHERE service <> ''), '') AS service,

@@ -48,8 +48,10 @@ type pendingLog struct {
 	cur     *os.File
 	curNo   uint32
 	curSize int64
-	refs    map[uint32]int // outstanding references per file
-	queue   []*appendReq   // records waiting for the next group write
+	refs    map[uint32]int   // outstanding references per file
+	sizes   map[uint32]int64 // bytes of each file not yet deleted
+	bytes   int64            // sum of sizes
+	queue   []*appendReq     // records waiting for the next group write
 	closed  bool
 }
 
@@ -92,15 +94,17 @@ func openLog(dir string, maxBytes int64, log *slog.Logger) (*pendingLog, []repla
 		nums = append(nums, uint32(n))
 	}
 	slices.Sort(nums)
-	l := &pendingLog{dir: dir, maxBytes: maxBytes, log: log, refs: make(map[uint32]int)}
+	l := &pendingLog{dir: dir, maxBytes: maxBytes, log: log, refs: make(map[uint32]int), sizes: make(map[uint32]int64)}
 	var recs []replayed
 	for _, n := range nums {
-		rs, err := readLogFile(filepath.Join(dir, fileName(n)), n, log)
+		rs, size, err := readLogFile(filepath.Join(dir, fileName(n)), n, log)
 		if err != nil {
 			return nil, nil, err
 		}
 		recs = append(recs, rs...)
 		l.refs[n] = 0
+		l.sizes[n] = size
+		l.bytes += size
 		l.curNo = n
 	}
 	if err := l.createLocked(l.curNo + 1); err != nil {
@@ -109,11 +113,12 @@ func openLog(dir string, maxBytes int64, log *slog.Logger) (*pendingLog, []repla
 	return l, recs, nil
 }
 
-// readLogFile reads every whole record of one file.
-func readLogFile(path string, n uint32, log *slog.Logger) ([]replayed, error) {
+// readLogFile reads every whole record of one file and returns them with
+// the file's size.
+func readLogFile(path string, n uint32, log *slog.Logger) ([]replayed, int64, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read sampling log: %w", err)
+		return nil, 0, fmt.Errorf("read sampling log: %w", err)
 	}
 	var out []replayed
 	off := 0
@@ -126,7 +131,7 @@ func readLogFile(path string, n uint32, log *slog.Logger) ([]replayed, error) {
 		out = append(out, replayed{no: n, body: body})
 		off = next
 	}
-	return out, nil
+	return out, int64(len(data)), nil
 }
 
 // parseRecord reads the record at off of data.
@@ -228,6 +233,8 @@ func (l *pendingLog) writeQueued() {
 		l.refs[no] -= len(group)
 	} else {
 		l.curSize += int64(len(buf))
+		l.sizes[no] += int64(len(buf))
+		l.bytes += int64(len(buf))
 	}
 	var rerr error
 	if err == nil && l.curSize >= l.maxBytes && !l.closed {
@@ -273,6 +280,8 @@ func (l *pendingLog) maybeRemoveLocked(no uint32) {
 		return
 	}
 	delete(l.refs, no)
+	l.bytes -= l.sizes[no]
+	delete(l.sizes, no)
 	if err := os.Remove(filepath.Join(l.dir, fileName(no))); err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.log.Warn("sampling log: cannot delete a decided file", "file", fileName(no), "err", err)
 	}
@@ -283,6 +292,13 @@ func (l *pendingLog) files() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.refs)
+}
+
+// size returns the bytes of the log files not yet deleted (metrics).
+func (l *pendingLog) size() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bytes
 }
 
 // close closes the current file. Later appends fail.

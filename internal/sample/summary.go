@@ -29,7 +29,8 @@ type Summary struct {
 	// CostUSD sums the spans' own costs.
 	CostUSD float64
 	// Dims are the counter dimensions: the first non-empty value among the
-	// spans, the root's first.
+	// spans, the root's first; the model is loupe.TraceModel's, as in the
+	// store's trace summaries.
 	Dims Dims
 	// Tenants, Routes and Models are every distinct value, for boosts.
 	Tenants, Routes, Models []string
@@ -38,8 +39,7 @@ type Summary struct {
 // Dims are the dimensions exact counters are kept by.
 type Dims struct {
 	PromptVersionID string `json:"prompt_version_id,omitempty"`
-	// Model is the request model, or the response model when the request
-	// did not name one.
+	// Model is loupe.TraceModel of the spans.
 	Model       string `json:"model,omitempty"`
 	Tenant      string `json:"tenant,omitempty"`
 	Route       string `json:"route,omitempty"`
@@ -51,7 +51,9 @@ func summarize(project string, id loupe.TraceID, spans []*loupe.Span) Summary {
 	sum := Summary{Project: project, TraceID: id, Status: loupe.TraceOK}
 	var root *loupe.Span
 	var end time.Time
+	var model loupe.ModelChoice
 	for _, s := range spans {
+		model.Offer(s)
 		if s.IsRoot() && (root == nil || s.Start.Before(root.Start)) {
 			root = s
 		}
@@ -89,20 +91,17 @@ func summarize(project string, id loupe.TraceID, spans []*loupe.Span) Summary {
 	for _, s := range spans {
 		d := dimsOf(s)
 		fill(&sum.Dims.PromptVersionID, d.PromptVersionID)
-		fill(&sum.Dims.Model, d.Model)
 		fill(&sum.Dims.Tenant, d.Tenant)
 		fill(&sum.Dims.Route, d.Route)
 		fill(&sum.Dims.Environment, d.Environment)
 	}
+	sum.Dims.Model = model.Model
 	return sum
 }
 
+// dimsOf returns the dimensions of s but the model, which is the trace's.
 func dimsOf(s *loupe.Span) Dims {
-	m := s.RequestModel
-	if m == "" {
-		m = s.ResponseModel
-	}
-	return Dims{PromptVersionID: s.PromptVersionID, Model: m, Tenant: s.Tenant, Route: s.Route, Environment: s.Environment}
+	return Dims{PromptVersionID: s.PromptVersionID, Tenant: s.Tenant, Route: s.Route, Environment: s.Environment}
 }
 
 func fill(dst *string, v string) {

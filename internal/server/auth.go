@@ -55,14 +55,15 @@ const maxAuthHeader = 256
 // credentials into a principal.
 type authenticator struct {
 	log      *slog.Logger
-	keys     *auth.Keys // nil: no authentication, everything runs as auth.Local
-	optional bool       // authenticate only while keys holds at least one key
+	keys     *auth.Keys     // nil: no authentication, everything runs as auth.Local
+	internal *auth.Internal // the in-process client's credential; nil: none
+	optional bool           // authenticate only while keys holds at least one key
 	m        *metrics
 	cop      *http.CrossOriginProtection
 }
 
 func newAuthenticator(log *slog.Logger, opts Options, m *metrics) *authenticator {
-	return &authenticator{log: log, keys: opts.Keys, optional: opts.AuthOptional, m: m, cop: http.NewCrossOriginProtection()}
+	return &authenticator{log: log, keys: opts.Keys, internal: opts.Internal, optional: opts.AuthOptional, m: m, cop: http.NewCrossOriginProtection()}
 }
 
 // required reports whether requests must authenticate now.
@@ -133,8 +134,12 @@ func bearer(h string) (string, error) {
 	return token, nil
 }
 
-// keyPrincipal authenticates a bearer token.
+// keyPrincipal authenticates a bearer token: the in-process client's
+// internal credential, or an API key.
 func (a *authenticator) keyPrincipal(token string) (auth.Principal, error) {
+	if p, ok := a.internal.Authenticate(token); ok {
+		return p, nil
+	}
 	key, err := a.keys.Authenticate(token)
 	if err != nil {
 		if errors.Is(err, auth.ErrMalformedKey) {

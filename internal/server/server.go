@@ -63,6 +63,9 @@ type Options struct {
 	// RedactionRules, if non-nil, serves GET and PUT
 	// /api/v1/redaction/rules; nil answers 404 there.
 	RedactionRules RedactionRules
+	// Internal, if non-nil, is the credential of an in-process client
+	// (serve --demo's feeder), accepted like a key when keys are required.
+	Internal *auth.Internal
 }
 
 func (o Options) withDefaults() Options {
