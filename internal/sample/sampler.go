@@ -257,14 +257,12 @@ func (s *Sampler) replay(ctx context.Context, recs []replayed) error {
 		delete(s.pending, k)
 		d := &decided{sample: dec.Sample, reason: "decided before the restart", at: dec.Decided}
 		s.rememberLocked(k, d)
-		spans := p.spans
+		var spans []loupe.Span // a dropped trace's stay nil: its counters were taken with its decision
 		if dec.Sample.Class == loupe.SampleFull || dec.Sample.Class == loupe.SampleMetadata {
 			spans, err = s.unstored(ctx, k, p.spans)
 			if err != nil {
 				return err
 			}
-		} else {
-			spans = nil // a dropped trace's counters were taken with its decision
 		}
 		s.held -= p.len() - len(spans)
 		if len(spans) > 0 {
