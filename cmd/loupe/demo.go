@@ -104,12 +104,15 @@ func startDemo(ctx context.Context, httpAddr string, cred *auth.Internal, logger
 		logger.Info("demo traffic starting", "traces", 2000, "endpoint", endpoint)
 		res, err := demo.Run(ctx, demo.Options{Endpoint: endpoint, Traces: 2000, SDK: sdk}, logger)
 		if err != nil {
-			logger.Warn("demo traffic stopped", "err", err)
-			return
+			logger.Warn("demo traffic incomplete", "err", err)
+			if ctx.Err() != nil || res == nil {
+				return
+			}
 		}
 		for _, s := range demo.Scenarios {
 			if ids := res.TraceIDs(s); len(ids) > 0 {
-				logger.Info("demo trace", "scenario", string(s), "url", endpoint+"/api/v1/traces/"+ids[0])
+				logger.Info("demo trace", "scenario", string(s), "url", endpoint+"/api/v1/traces/"+ids[0],
+					"ui", endpoint+"/traces/"+ids[0])
 			}
 		}
 		logger.Info("demo traffic sent; a trickle continues", "traces", res.Traces, "dropped", res.Dropped)

@@ -107,7 +107,10 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (*Result, error
 	so.QueueSize = 1 << 16
 	so.BatchSize = 2048
 	so.BatchTimeout = 200 * time.Millisecond
-	so.ExportTimeout = 3 * time.Second // shorter than the final flush: drops are counted, not lost track of
+	// Generous: a busy server (a -race build on a loaded machine) may take
+	// seconds per batch, and the demo would rather wait than drop. Still
+	// shorter than the final flush, so drops are counted, not lost track of.
+	so.ExportTimeout = 20 * time.Second
 	so.Logger = logger
 	tr, err := loupe.New(ctx, so)
 	if err != nil {
@@ -167,7 +170,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (*Result, error
 		}
 	}
 
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
 	if err := tr.Shutdown(sctx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("flush demo traces: %w", err))
