@@ -287,13 +287,6 @@ func (l *pendingLog) maybeRemoveLocked(no uint32) {
 	}
 }
 
-// files returns the number of log files and their references (tests, metrics).
-func (l *pendingLog) files() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.refs)
-}
-
 // size returns the bytes of the log files not yet deleted (metrics).
 func (l *pendingLog) size() int64 {
 	l.mu.Lock()

@@ -271,7 +271,7 @@ func (s *Sampler) replay(ctx context.Context, recs []replayed) error {
 		delete(s.pending, k)
 		d := &decided{sample: dec.Sample, reason: "decided before the restart", at: dec.Decided}
 		s.rememberLocked(k, d)
-		spans := p.spans
+		var spans []loupe.Span
 		if dec.Sample.Class == loupe.SampleFull || dec.Sample.Class == loupe.SampleMetadata {
 			spans, err = s.unstored(ctx, k, p.spans)
 			if err != nil {
