@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/loupehq/loupe/internal/sample"
 )
 
 // serveConfig is the configuration of `loupe serve`. Every field has a flag
@@ -30,6 +32,9 @@ type serveConfig struct {
 	Sampling        string        // "all" (keep everything), "production" or a YAML policy file
 	SamplingGrace   time.Duration // wait for late children after the root span arrived
 	SamplingTimeout time.Duration // decide a trace whose root never arrives after this
+	// SamplingMaxBytes bounds the estimated memory of the spans awaiting a
+	// sampling decision (sample.Options.MaxBytes).
+	SamplingMaxBytes int64
 
 	Redaction           string // "on" (default) or "off" (benchmarks and tests only)
 	RedactionRules      string // rules file; "" = <Data>/redaction.rules
@@ -52,9 +57,10 @@ func defaultServeConfig() serveConfig {
 		Redaction:    "on",
 		LogLevel:     slog.LevelInfo,
 
-		Sampling:        "all",
-		SamplingGrace:   5 * time.Second,
-		SamplingTimeout: 60 * time.Second,
+		Sampling:         "all",
+		SamplingGrace:    5 * time.Second,
+		SamplingTimeout:  60 * time.Second,
+		SamplingMaxBytes: sample.DefaultMaxBytes,
 	}
 }
 
@@ -77,6 +83,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&cfg.Sampling, "sampling", cfg.Sampling, "tail sampling: all (keep every trace), production (built-in policy) or a YAML policy `file`")
 	fs.DurationVar(&cfg.SamplingGrace, "sampling-grace", cfg.SamplingGrace, "with sampling: wait this long after a trace's root span for late children")
 	fs.DurationVar(&cfg.SamplingTimeout, "sampling-timeout", cfg.SamplingTimeout, "with sampling: decide a trace whose root span never arrives after this")
+	fs.Int64Var(&cfg.SamplingMaxBytes, "sampling-max-bytes", cfg.SamplingMaxBytes, "with sampling: estimated memory in bytes of the spans awaiting decisions; past 3/4 the oldest are decided early, when full ingest answers 503")
 	fs.StringVar(&cfg.Auth, "auth", cfg.Auth, "API keys: auto (required once a key exists, and always on a non-loopback address), on, or off (loopback only)")
 	fs.StringVar(&cfg.Redaction, "redaction", cfg.Redaction, "redact personal data and secrets before storage: on, or off (benchmarks and tests only)")
 	fs.StringVar(&cfg.RedactionRules, "redaction-rules", cfg.RedactionRules, "redaction rules `file` (docs/redaction.md; default: <data>/redaction.rules if it exists); reloaded on SIGHUP")
@@ -174,6 +181,8 @@ func (c *serveConfig) Validate() error {
 		return &usageError{message: "--sampling is empty", hint: "--sampling all, --sampling production or --sampling policy.yaml"}
 	case c.SamplingGrace <= 0 || c.SamplingTimeout <= 0:
 		return &usageError{message: fmt.Sprintf("--sampling-grace %s and --sampling-timeout %s must be positive", c.SamplingGrace, c.SamplingTimeout), hint: "--sampling-grace 5s --sampling-timeout 60s"}
+	case c.SamplingMaxBytes <= 0:
+		return &usageError{message: fmt.Sprintf("--sampling-max-bytes %d must be positive", c.SamplingMaxBytes), hint: fmt.Sprintf("--sampling-max-bytes %d (256 MiB)", sample.DefaultMaxBytes)}
 	case c.Sampling != "all" && c.DecodeOnly:
 		return &usageError{message: "--sampling needs storage, but --decode-only stores nothing", hint: "--sampling all"}
 	case c.Auth != "auto" && c.Auth != "on" && c.Auth != "off":

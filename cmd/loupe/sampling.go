@@ -50,12 +50,12 @@ func startSampling(ctx context.Context, cfg serveConfig, pipeline *ingest.Pipeli
 	}
 	s, err := sample.New(ctx, sample.Options{
 		Dir: filepath.Join(cfg.Data, "sampling"), Policy: pol, Next: pipeline, Store: store,
-		Grace: cfg.SamplingGrace, Timeout: cfg.SamplingTimeout, Logger: logger, Registerer: reg,
+		Grace: cfg.SamplingGrace, Timeout: cfg.SamplingTimeout, MaxBytes: cfg.SamplingMaxBytes, Logger: logger, Registerer: reg,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start sampler: %w", err)
 	}
-	logger.Info("tail sampling on", "policy", pol.Name, "rules", len(pol.Rules), "grace", cfg.SamplingGrace, "timeout", cfg.SamplingTimeout)
+	logger.Info("tail sampling on", "policy", pol.Name, "rules", len(pol.Rules), "grace", cfg.SamplingGrace, "timeout", cfg.SamplingTimeout, "max_bytes", cfg.SamplingMaxBytes)
 
 	// The reload goroutine is owned here: stop ends it and waits.
 	hup := make(chan os.Signal, 1)
@@ -86,6 +86,14 @@ func startSampling(ctx context.Context, cfg serveConfig, pipeline *ingest.Pipeli
 		wg.Wait()
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 		defer cancel()
+		// The receivers have stopped: decide what can be decided now, so
+		// the pending log is not left holding it (rootless traces stay in
+		// the log and are decided after the next start).
+		if left, err := s.Drain(cctx); err != nil {
+			logger.Warn("sampler: pending traces not decided at shutdown stay in the pending log", "err", err)
+		} else {
+			logger.Info("sampler drained", "traces_left", left.Traces, "spans_left", left.Pending)
+		}
 		if err := s.Close(cctx); err != nil {
 			logger.Error("close sampler", "err", err)
 		}

@@ -108,6 +108,10 @@ type RetentionReport struct {
 	// FullTextBlocksDeleted is the full-text index blocks dropped because
 	// none of their spans keeps a payload.
 	FullTextBlocksDeleted int64
+	// DecisionsDeleted and CounterRowsDeleted count the sampling rows
+	// past the metadata horizon removed (retention_sampling.go).
+	DecisionsDeleted   int64
+	CounterRowsDeleted int64
 	// DatabaseBytesBefore and DatabaseBytesAfter are the database file's
 	// size around the run (after its CHECKPOINT).
 	DatabaseBytesBefore, DatabaseBytesAfter int64
@@ -209,8 +213,9 @@ func (c cuts) keepPayload(args *[]any) string {
 // EnforceRetention applies the store's retention policy as of now: it
 // strips the payloads past their horizon (deleting or rewriting the
 // segment files that hold them, so their disk space is returned), deletes
-// the traces past the metadata horizon and the full-text blocks left
-// without payloads, then checkpoints the database. Held traces keep
+// the traces past the metadata horizon, the full-text blocks left
+// without payloads and the sampling decisions and counters past the
+// metadata horizon, then checkpoints the database. Held traces keep
 // everything. It works in bounded chunks, each one short transaction
 // under the writer lock, so ingest waits at most for one chunk and
 // queries never wait; a crash or error between chunks leaves a consistent
@@ -233,7 +238,11 @@ func (s *Store) EnforceRetention(ctx context.Context, now time.Time) (RetentionR
 	if err == nil {
 		err = s.dropFullTextBlocks(ctx, c, &rep)
 	}
-	if err == nil && (rep.SpansDeleted > 0 || rep.PayloadsStripped > 0 || rep.FullTextBlocksDeleted > 0) {
+	if err == nil {
+		err = s.deleteSamplingRows(ctx, c, &rep)
+	}
+	if err == nil && (rep.SpansDeleted > 0 || rep.PayloadsStripped > 0 || rep.FullTextBlocksDeleted > 0 ||
+		rep.DecisionsDeleted > 0 || rep.CounterRowsDeleted > 0) {
 		// Fold the deletions into the database file, so that its freed
 		// blocks are reused by new rows (and the file shrinks when they
 		// are at its end).

@@ -55,6 +55,7 @@ func (s *Store) enforceAndLog(ctx context.Context) {
 		"segments_removed", rep.SegmentsRemoved, "segment_bytes_removed", rep.SegmentBytesRemoved,
 		"traces_deleted", rep.TracesDeleted, "spans_deleted", rep.SpansDeleted,
 		"fts_blocks_deleted", rep.FullTextBlocksDeleted,
+		"decisions_deleted", rep.DecisionsDeleted, "counter_rows_deleted", rep.CounterRowsDeleted,
 		"db_bytes_before", rep.DatabaseBytesBefore, "db_bytes_after", rep.DatabaseBytesAfter,
 		"duration", rep.Duration)
 }

@@ -294,7 +294,8 @@ func (l *pendingLog) size() int64 {
 	return l.bytes
 }
 
-// close closes the current file. Later appends fail.
+// close closes the current file, deleting it when unreferenced. Later
+// appends fail.
 func (l *pendingLog) close() error {
 	l.flush.Lock()
 	defer l.flush.Unlock()
@@ -307,5 +308,10 @@ func (l *pendingLog) close() error {
 	if err := l.cur.Close(); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 		return fmt.Errorf("close sampling log: %w", err)
 	}
+	// The current file goes too when no trace needs it any more (after a
+	// drain), so a clean stop leaves no decided bytes behind.
+	no := l.curNo
+	l.curNo = 0 // file numbers start at 1: no file is current any more
+	l.maybeRemoveLocked(no)
 	return nil
 }

@@ -32,11 +32,11 @@ func newMetrics(reg prometheus.Registerer, s *Sampler) *metrics {
 		}),
 		early: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loupe_sampling_decided_early_total",
-			Help: "Traces decided before their grace period ended because the sampler held more than three quarters of its span limit.",
+			Help: "Traces decided before their grace period ended because the sampler held more than three quarters of its span or byte limit.",
 		}),
 		overload: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loupe_sampling_overloaded_total",
-			Help: "Batches refused (ErrOverloaded) because the sampler held its span limit for the maximum wait.",
+			Help: "Batches refused (ErrOverloaded) because the sampler held its span or byte limit for the maximum wait.",
 		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "loupe_sampling_decision_lag_seconds",
@@ -59,11 +59,19 @@ func newMetrics(reg prometheus.Registerer, s *Sampler) *metrics {
 		Name: "loupe_sampling_pending_spans_limit",
 		Help: "The sampler's span limit (past three quarters of it traces are decided early; at it, batches wait then are refused).",
 	}, func() float64 { return float64(s.maxSpans) })
+	bytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "loupe_sampling_pending_bytes",
+		Help: "Estimated retained size in bytes of the spans and events the sampler holds in memory (strings, attributes, payloads).",
+	}, func() float64 { return float64(s.Stats().Bytes) })
+	bytesLimit := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "loupe_sampling_pending_bytes_limit",
+		Help: "The sampler's byte limit (early decisions past three quarters of it, refusals at it).",
+	}, func() float64 { return float64(s.maxBytes) })
 	logBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "loupe_sampling_pending_log_bytes",
 		Help: "Bytes of the sampler's pending log files on disk (deleted once every trace in a file is decided).",
 	}, func() float64 { return float64(s.plog.size()) })
-	for _, c := range []prometheus.Collector{traces, spans, limit, logBytes,
+	for _, c := range []prometheus.Collector{traces, spans, limit, bytes, bytesLimit, logBytes,
 		m.decided, m.late, m.early, m.overload, m.lag} {
 		// Two samplers on one registry would mix their metrics: a wiring
 		// mistake, so it panics like MustRegister.

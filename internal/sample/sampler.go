@@ -21,6 +21,7 @@ const (
 	DefaultGrace          = 5 * time.Second
 	DefaultTimeout        = 60 * time.Second
 	DefaultMaxSpans       = 200_000
+	DefaultMaxBytes       = 256 << 20
 	DefaultMaxWait        = time.Second
 	DefaultTick           = 100 * time.Millisecond
 	DefaultLogFileBytes   = 64 << 20
@@ -67,6 +68,10 @@ type Options struct {
 	// decided early; when it is full, Submit waits up to MaxWait for room
 	// and then returns loupe.ErrOverloaded.
 	MaxSpans int
+	// MaxBytes bounds the same spans and events by their estimated
+	// retained size in memory (strings, attributes, payloads; size.go),
+	// with the same early decisions and refusals as MaxSpans.
+	MaxBytes int64
 	MaxWait  time.Duration
 	// Tick is how often the decision loop looks for due traces.
 	Tick time.Duration
@@ -91,6 +96,7 @@ type traceKey struct {
 type pending struct {
 	spans  []loupe.Span
 	events []loupe.SpanEvent
+	bytes  int64     // estimated retained size of spans and events
 	files  []uint32  // one pending-log reference per entry
 	first  time.Time // arrival of its first span or event
 	rootAt time.Time // arrival of its root span; zero while none
@@ -114,6 +120,7 @@ type late struct {
 	d      *decided
 	spans  []loupe.Span
 	events []loupe.SpanEvent
+	bytes  int64  // estimated retained size of spans and events
 	file   uint32 // one pending-log reference
 }
 
@@ -130,6 +137,7 @@ type Sampler struct {
 	grace    time.Duration
 	timeout  time.Duration
 	maxSpans int
+	maxBytes int64
 	maxWait  time.Duration
 	remember int
 	seen     *seenVersions
@@ -147,6 +155,7 @@ type Sampler struct {
 	order   []traceKey // FIFO of recent, for eviction
 	late    []late
 	held    int           // spans+events in pending, late and in-flight writes
+	bytes   int64         // their estimated retained size (size.go)
 	space   chan struct{} // closed (and replaced) when held decreases
 	stats   Stats
 }
@@ -154,6 +163,7 @@ type Sampler struct {
 // Stats are the sampler's running totals.
 type Stats struct {
 	Pending  int   `json:"pending_spans"`
+	Bytes    int64 `json:"pending_bytes"`
 	Traces   int   `json:"pending_traces"`
 	Decided  int64 `json:"decided_traces"`
 	Full     int64 `json:"kept_full"`
@@ -177,6 +187,9 @@ func New(ctx context.Context, opts Options) (*Sampler, error) {
 	}
 	if opts.MaxSpans <= 0 {
 		opts.MaxSpans = DefaultMaxSpans
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
 	}
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
@@ -211,7 +224,7 @@ func New(ctx context.Context, opts Options) (*Sampler, error) {
 	}
 	s := &Sampler{
 		next: opts.Next, store: opts.Store, log: log, plog: plog, boosts: bs,
-		now: opts.Now, grace: opts.Grace, timeout: opts.Timeout, maxSpans: opts.MaxSpans,
+		now: opts.Now, grace: opts.Grace, timeout: opts.Timeout, maxSpans: opts.MaxSpans, maxBytes: opts.MaxBytes,
 		maxWait: opts.MaxWait, remember: opts.RememberTraces, seen: seen,
 		done: make(chan struct{}), kick: make(chan struct{}, 1),
 		pending: make(map[traceKey]*pending), recent: make(map[traceKey]*decided),
@@ -239,10 +252,11 @@ func (s *Sampler) replay(ctx context.Context, recs []replayed) error {
 			s.log.Warn("sampling log: skipping an unreadable record", "file", fileName(rc.no), "err", err)
 			continue
 		}
-		s.addLocked(rc.no, time.Unix(0, r.Arrived), r.Spans, r.Events)
+		sizes, _ := batchSize(r.Spans, r.Events)
+		s.addLocked(rc.no, time.Unix(0, r.Arrived), r.Spans, r.Events, sizes)
 	}
 	if len(s.pending) > 0 {
-		s.log.Info("sampling log replayed", "traces", len(s.pending), "spans", s.held)
+		s.log.Info("sampling log replayed", "traces", len(s.pending), "spans", s.held, "bytes", s.bytes)
 	}
 	keys := make([]traceKey, 0, len(s.pending))
 	for k := range s.pending {
@@ -264,9 +278,14 @@ func (s *Sampler) replay(ctx context.Context, recs []replayed) error {
 				return err
 			}
 		}
+		var keep int64
+		for i := range spans {
+			keep += spanSize(&spans[i])
+		}
 		s.held -= p.len() - len(spans)
+		s.bytes -= p.bytes - keep
 		if len(spans) > 0 {
-			s.late = append(s.late, late{key: k, d: d, spans: spans, file: p.files[0]})
+			s.late = append(s.late, late{key: k, d: d, spans: spans, bytes: keep, file: p.files[0]})
 			p.files = p.files[1:]
 		}
 		for _, f := range p.files {
@@ -329,7 +348,8 @@ func (s *Sampler) Submit(ctx context.Context, b loupe.Batch) error {
 	if n == 0 {
 		return nil
 	}
-	if err := s.reserve(ctx, n); err != nil {
+	sizes, nb := batchSize(b.Spans, b.Events)
+	if err := s.reserve(ctx, n, nb); err != nil {
 		return err
 	}
 	now := s.now()
@@ -340,13 +360,14 @@ func (s *Sampler) Submit(ctx context.Context, b loupe.Batch) error {
 		if err == nil {
 			s.mu.Lock()
 			s.held -= n // addLocked counts them again
-			s.addLocked(no, now, b.Spans, b.Events)
+			s.bytes -= nb
+			s.addLocked(no, now, b.Spans, b.Events, sizes)
 			s.mu.Unlock()
 			s.plog.unref(no, 1)
 			return nil
 		}
 	}
-	s.release(n)
+	s.release(n, nb)
 	if s.isClosed() {
 		return fmt.Errorf("submit batch: %w", loupe.ErrClosed)
 	}
@@ -362,14 +383,15 @@ func (s *Sampler) isClosed() bool {
 	}
 }
 
-// reserve waits until n more spans fit under MaxSpans (a batch larger than
-// the cap is admitted when nothing is held).
-func (s *Sampler) reserve(ctx context.Context, n int) error {
+// reserve waits until n more spans of nb bytes fit under MaxSpans and
+// MaxBytes (a batch larger than a cap is admitted when nothing is held).
+func (s *Sampler) reserve(ctx context.Context, n int, nb int64) error {
 	var timer *time.Timer
 	for {
 		s.mu.Lock()
-		if s.held+n <= s.maxSpans || s.held == 0 {
+		if (s.held+n <= s.maxSpans && s.bytes+nb <= s.maxBytes) || s.held == 0 {
 			s.held += n
+			s.bytes += nb
 			s.mu.Unlock()
 			if timer != nil {
 				timer.Stop()
@@ -387,7 +409,11 @@ func (s *Sampler) reserve(ctx context.Context, n int) error {
 		case <-space:
 		case <-timer.C:
 			s.m.overload.Inc()
-			return fmt.Errorf("%w: sampler holds %d spans awaiting decisions for %s", loupe.ErrOverloaded, s.maxSpans, s.maxWait)
+			s.mu.Lock()
+			held, bytes := s.held, s.bytes
+			s.mu.Unlock()
+			return fmt.Errorf("%w: sampler holds %d spans (limit %d), %d bytes (limit %d) awaiting decisions for %s",
+				loupe.ErrOverloaded, held, s.maxSpans, bytes, s.maxBytes, s.maxWait)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.done:
@@ -396,17 +422,18 @@ func (s *Sampler) reserve(ctx context.Context, n int) error {
 	}
 }
 
-func (s *Sampler) release(n int) {
+func (s *Sampler) release(n int, nb int64) {
 	s.mu.Lock()
-	s.releaseLocked(n)
+	s.releaseLocked(n, nb)
 	s.mu.Unlock()
 }
 
-func (s *Sampler) releaseLocked(n int) {
-	if n == 0 {
+func (s *Sampler) releaseLocked(n int, nb int64) {
+	if n == 0 && nb == 0 {
 		return
 	}
 	s.held -= n
+	s.bytes -= nb
 	close(s.space)
 	s.space = make(chan struct{})
 }
@@ -419,9 +446,10 @@ func (s *Sampler) poke() {
 }
 
 // addLocked files the spans and events of one logged record (file no)
-// under their traces. It copies the Span values (the caller may reuse its
-// slices) and takes one log reference per trace.
-func (s *Sampler) addLocked(no uint32, at time.Time, spans []loupe.Span, events []loupe.SpanEvent) {
+// under their traces, with their sizes (batchSize: spans, then events).
+// It copies the Span values (the caller may reuse its slices) and takes
+// one log reference per trace.
+func (s *Sampler) addLocked(no uint32, at time.Time, spans []loupe.Span, events []loupe.SpanEvent, sizes []int64) {
 	var lates map[traceKey]*late
 	touched := make(map[traceKey]bool)
 	get := func(k traceKey) (*pending, *late) {
@@ -452,9 +480,11 @@ func (s *Sampler) addLocked(no uint32, at time.Time, spans []loupe.Span, events 
 		p, l := get(traceKey{sp.Project, sp.TraceID})
 		if l != nil {
 			l.spans = append(l.spans, *sp)
+			l.bytes += sizes[i]
 			continue
 		}
 		p.spans = append(p.spans, *sp)
+		p.bytes += sizes[i]
 		if sp.IsRoot() && p.rootAt.IsZero() {
 			p.rootAt = at
 		}
@@ -464,15 +494,20 @@ func (s *Sampler) addLocked(no uint32, at time.Time, spans []loupe.Span, events 
 		p, l := get(traceKey{ev.Project, ev.TraceID})
 		if l != nil {
 			l.events = append(l.events, *ev)
+			l.bytes += sizes[len(spans)+i]
 			continue
 		}
 		p.events = append(p.events, *ev)
+		p.bytes += sizes[len(spans)+i]
 	}
 	s.plog.ref(no, len(touched)+len(lates))
 	for _, l := range lates {
 		s.late = append(s.late, *l)
 	}
 	s.held += len(spans) + len(events)
+	for _, n := range sizes {
+		s.bytes += n
+	}
 }
 
 // rememberLocked records d for late spans, evicting the oldest decision
@@ -519,7 +554,27 @@ func (s *Sampler) Decide(ctx context.Context) error {
 	s.round.Lock()
 	defer s.round.Unlock()
 	now := s.now()
-	due, lates := s.takeDue(now)
+	due, lates := s.takeDue(now, false)
+	return s.decideRound(ctx, now, due, lates)
+}
+
+// Drain decides now every pending trace whose root span has arrived, as if
+// its grace period had ended, and writes them and the late spans; it
+// returns once they are durable in Next. Traces still without a root stay
+// in the pending log and are decided after the next start (their timeout
+// runs from their first arrival). A graceful shutdown calls it before
+// Close, with the receivers stopped, so the pending log is empty of
+// decidable traces and its files are deleted. It reports what it left.
+func (s *Sampler) Drain(ctx context.Context) (kept Stats, err error) {
+	s.round.Lock()
+	defer s.round.Unlock()
+	now := s.now()
+	due, lates := s.takeDue(now, true)
+	err = s.decideRound(ctx, now, due, lates)
+	return s.Stats(), err
+}
+
+func (s *Sampler) decideRound(ctx context.Context, now time.Time, due []dueTrace, lates []late) error {
 	if len(due) == 0 && len(lates) == 0 {
 		return nil
 	}
@@ -541,7 +596,7 @@ func (s *Sampler) Decide(ctx context.Context) error {
 		for _, t := range due {
 			if dec, ok := found[t.key]; ok {
 				d := &decided{sample: dec.Sample, reason: "decided earlier", at: dec.Decided}
-				lates = append(lates, late{key: t.key, d: d, spans: t.p.spans, events: t.p.events, file: t.p.files[0]})
+				lates = append(lates, late{key: t.key, d: d, spans: t.p.spans, events: t.p.events, bytes: t.p.bytes, file: t.p.files[0]})
 				for _, f := range t.p.files[1:] {
 					s.plog.unref(f, 1)
 				}
@@ -561,31 +616,35 @@ type dueTrace struct {
 }
 
 // takeDue removes from pending the traces due at now (plus the oldest when
-// more than three quarters of MaxSpans are held) and takes the late spans.
-func (s *Sampler) takeDue(now time.Time) ([]dueTrace, []late) {
+// more than three quarters of MaxSpans or MaxBytes are held, down to half;
+// with drain, every trace whose root arrived) and takes the late spans.
+func (s *Sampler) takeDue(now time.Time, drain bool) ([]dueTrace, []late) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var due []dueTrace
 	held := 0
+	var bytes int64
 	for k, p := range s.pending {
-		if (!p.rootAt.IsZero() && now.Sub(p.rootAt) >= s.grace) || now.Sub(p.first) >= s.timeout {
+		if (!p.rootAt.IsZero() && (drain || now.Sub(p.rootAt) >= s.grace)) || now.Sub(p.first) >= s.timeout {
 			due = append(due, dueTrace{k, p})
 			delete(s.pending, k)
 			continue
 		}
 		held += p.len()
+		bytes += p.bytes
 	}
-	if held > s.maxSpans*3/4 {
+	if held > s.maxSpans*3/4 || bytes > s.maxBytes*3/4 {
 		rest := make([]dueTrace, 0, len(s.pending))
 		for k, p := range s.pending {
 			rest = append(rest, dueTrace{k, p})
 		}
 		slices.SortFunc(rest, func(a, b dueTrace) int { return a.p.first.Compare(b.p.first) })
 		for _, t := range rest {
-			if held <= s.maxSpans/2 {
+			if held <= s.maxSpans/2 && bytes <= s.maxBytes/2 {
 				break
 			}
 			held -= t.p.len()
+			bytes -= t.p.bytes
 			due = append(due, t)
 			delete(s.pending, t.key)
 			s.stats.Early++
@@ -615,6 +674,7 @@ func (s *Sampler) Stats() Stats {
 	st := s.stats
 	st.Traces = len(s.pending)
 	st.Pending = s.held
+	st.Bytes = s.bytes
 	return st
 }
 

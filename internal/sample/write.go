@@ -22,7 +22,8 @@ func (s *Sampler) write(ctx context.Context, now time.Time, due []dueTrace, late
 	var (
 		b     loupe.Batch
 		refs  []uint32
-		n     int // spans+events released after the write
+		n     int   // spans+events released after the write
+		nb    int64 // their estimated bytes
 		cnt   = make(map[countKey]*loupe.Count)
 		decs  = make(map[traceKey]*decided)
 		stats Stats
@@ -36,7 +37,7 @@ func (s *Sampler) write(ctx context.Context, now time.Time, due []dueTrace, late
 			return err
 		}
 		s.mu.Lock()
-		s.releaseLocked(n)
+		s.releaseLocked(n, nb)
 		s.stats.Decided += stats.Decided
 		s.stats.Full += stats.Full
 		s.stats.Metadata += stats.Metadata
@@ -50,7 +51,7 @@ func (s *Sampler) write(ctx context.Context, now time.Time, due []dueTrace, late
 		if err := s.seen.save(); err != nil {
 			s.log.Warn("cannot save the prompt versions seen", "err", err)
 		}
-		b, refs, n, stats = loupe.Batch{}, refs[:0], 0, Stats{}
+		b, refs, n, nb, stats = loupe.Batch{}, refs[:0], 0, 0, Stats{}
 		clear(cnt)
 		return nil
 	}
@@ -78,6 +79,7 @@ func (s *Sampler) write(ctx context.Context, now time.Time, due []dueTrace, late
 		}
 		refs = append(refs, t.p.files...)
 		n += t.p.len()
+		nb += t.p.bytes
 		stats.Decided++
 		rm.decide(string(v.Sample.Class), v.Sample.Rule, t.p.first)
 		switch v.Sample.Class {
@@ -121,10 +123,11 @@ func (s *Sampler) write(ctx context.Context, now time.Time, due []dueTrace, late
 		}
 		refs = append(refs, l.file)
 		n += len(l.spans) + len(l.events)
+		nb += l.bytes
 		stats.Late += int64(len(l.spans))
 	}
 	if len(b.Decisions) == 0 && len(b.Spans) == 0 && len(b.Events) == 0 && len(cnt) == 0 {
-		s.release(n)
+		s.release(n, nb)
 		for _, f := range refs {
 			s.plog.unref(f, 1)
 		}
