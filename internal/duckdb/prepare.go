@@ -13,8 +13,9 @@ import (
 // Preparing a write. Write holds the store's one writer connection for the
 // whole transaction, so everything it does is serialized. The per-span work
 // that needs neither the connection nor the store's state (validation, the
-// JSON of the params, documents, attributes and resource columns, and the
-// payload records of the segment log) is done by Prepare instead, which the
+// JSON of the params, documents, attributes and resource columns, the
+// payload records of the segment log, and tokenizing the payload text for
+// the full-text index) is done by Prepare instead, which the
 // ingest pipeline calls in each submitter's goroutine, concurrently with
 // other submitters and with the write in progress (internal/ingest.Preparer).
 // Write itself prepares its batches first and then writes them, so there is
@@ -32,6 +33,8 @@ type prepared struct {
 	// records holds the payload records (JSON of loupe.Payload) of the
 	// spans that have a payload, in span order.
 	records [][]byte
+	// fts is the full-text index of the payloads (fulltext_write.go).
+	fts []*ftsPart
 	// buf holds every encoded value (cols and records are slices of it);
 	// it goes back to bufPool once the batch is written.
 	buf *[]byte
@@ -178,6 +181,7 @@ func prepare(b loupe.Batch) (*prepared, error) {
 	}
 	*pbuf = buf
 	p.buf = pbuf
+	p.fts = prepareFullText(&p.batch)
 	slice := func(r [2]int) []byte {
 		if r[1] == 0 {
 			return nil // SQL NULL: nothing was encoded (every value is at least "{}")

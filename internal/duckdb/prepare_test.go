@@ -1,7 +1,11 @@
 package duckdb
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -133,4 +137,63 @@ func TestPrepareErrors(t *testing.T) {
 			t.Errorf("Prepare removed the caller's payload of a metadata-only span")
 		}
 	})
+}
+
+// TestFullTextPartsSameAsWhole checks that merging the full-text parts of
+// batches prepared apart builds the same block (span list, bounds and
+// postings rows) as indexing all their spans with one indexer, which is
+// what the write did before tokenizing moved to Prepare.
+func TestFullTextPartsSameAsWhole(t *testing.T) {
+	batches, _, _ := workloadPool(t, 9, 12)
+	// A span over the per-side word cap, so that the cap's cut matters.
+	long := testSpan(1, 1)
+	long.Project = loupe.DefaultProject
+	var words []string
+	for i := range maxTokensPerSide + 50 {
+		words = append(words, fmt.Sprintf("w%d", i))
+	}
+	long.Payload = &loupe.Payload{InputValue: strings.Join(words, " ")}
+	batches[3].Spans = append(slices.Clone(batches[3].Spans), long)
+
+	whole := newFTSIndexer()
+	open := false
+	for i := range batches {
+		for j := range batches[i].Spans {
+			sp := &batches[i].Spans[j]
+			if sp.Payload.IsZero() {
+				continue
+			}
+			if !open {
+				whole.reset(sp.Project, sp.Start.UnixNano())
+				open = true
+			}
+			whole.add(sp)
+		}
+	}
+	merged := newFTSIndexer()
+	open = false
+	for i := range batches {
+		for _, p := range prepareFullText(&batches[i]) {
+			if !open {
+				merged.reset(p.project, p.minStart)
+				open = true
+			}
+			merged.merge(p)
+		}
+	}
+	if merged.n != whole.n || merged.minStart != whole.minStart || merged.maxStart != whole.maxStart {
+		t.Errorf("merged block: %d spans, start [%d, %d]; want %d, [%d, %d]",
+			merged.n, merged.minStart, merged.maxStart, whole.n, whole.minStart, whole.maxStart)
+	}
+	if !bytes.Equal(merged.spans, whole.spans) {
+		t.Errorf("merged block's span list differs from the whole block's")
+	}
+	want := whole.rows(nil)
+	got := merged.rows(nil)
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(ftsRow{})); diff != "" {
+		t.Errorf("postings rows (-whole +merged):\n%s", diff)
+	}
+	if len(want) < 2 {
+		t.Errorf("only %d postings rows: the test needs a block of several", len(want))
+	}
 }

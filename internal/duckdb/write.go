@@ -114,13 +114,14 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared
 		}
 		s.w = nil
 	}()
-	batches := w.batches[:0]
+	batches, parts := w.batches[:0], w.parts[:0]
 	for _, p := range ps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		b := &p.batch
 		batches = append(batches, *b)
+		parts = append(parts, p.fts...)
 		for j := range b.Spans {
 			c := &p.cols[j]
 			var ref *segment.Ref
@@ -139,7 +140,8 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared
 	}
 	defer func() {
 		clear(batches) // do not pin the spans
-		w.batches = batches[:0]
+		clear(parts)
+		w.batches, w.parts = batches[:0], parts[:0]
 	}()
 	if cap(w.buf) > 1<<20 {
 		w.buf = nil // do not keep one huge event's scratch space forever
@@ -147,7 +149,7 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared
 	if err := w.flush(); err != nil {
 		return err
 	}
-	if err := s.appendSearchRows(ctx, conn, batches); err != nil {
+	if err := s.appendSearchRows(ctx, conn, batches, parts); err != nil {
 		return err
 	}
 	if err := appendSampling(conn, batches); err != nil {
@@ -181,6 +183,7 @@ type writer struct {
 	buf     []byte         // JSON scratch of one event, reused
 	recs    [][]byte       // the payload records of one write
 	batches []loupe.Batch  // the batches of one write
+	parts   []*ftsPart     // their full-text parts
 }
 
 // resourcePrefix marks the resource attributes in loupe.Span.Attributes;
