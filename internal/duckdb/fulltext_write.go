@@ -4,7 +4,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"slices"
-	"sync"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -35,12 +34,9 @@ type ftsPart struct {
 	pairs []uint64
 }
 
-// ftsIndexers recycles the indexers of Prepare.
-var ftsIndexers = sync.Pool{New: func() any { return newFTSIndexer() }}
-
-// prepareFullText returns the full-text parts of the spans of b that have
-// a payload: per project in first-seen order, cut every ftsBlockSpans spans.
-func prepareFullText(b *loupe.Batch) []*ftsPart {
+// fullText returns the full-text parts of the spans of b that have a
+// payload: per project in first-seen order, cut every ftsBlockSpans spans.
+func (pr *preparer) fullText(b *loupe.Batch) []*ftsPart {
 	var projects []string
 	for j := range b.Spans {
 		sp := &b.Spans[j]
@@ -51,8 +47,11 @@ func prepareFullText(b *loupe.Batch) []*ftsPart {
 	if len(projects) == 0 {
 		return nil
 	}
-	ix := ftsIndexers.Get().(*ftsIndexer)
-	defer ftsIndexers.Put(ix)
+	ix, _ := pr.indexers.Get().(*ftsIndexer)
+	if ix == nil {
+		ix = newFTSIndexer()
+	}
+	defer pr.indexers.Put(ix)
 	var parts []*ftsPart
 	for _, project := range projects {
 		open := false

@@ -36,26 +36,33 @@ type prepared struct {
 	// fts is the full-text index of the payloads (fulltext_write.go).
 	fts []*ftsPart
 	// buf holds every encoded value (cols and records are slices of it);
-	// it goes back to bufPool once the batch is written.
+	// it goes back to the preparer's pool once the batch is written.
 	buf *[]byte
 }
 
-// bufPool recycles the encoding buffers of prepared batches: a request's
-// values take hundreds of kilobytes (payload JSON), and allocating them
-// afresh per request showed up as GC and page-fault time.
-var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+// preparer holds the scratch space that Prepare calls recycle; its zero
+// value is ready to use, and it is safe for concurrent use.
+type preparer struct {
+	// bufs recycles the encoding buffers of prepared batches (*[]byte): a
+	// request's values take hundreds of kilobytes (payload JSON), and
+	// allocating them afresh per request showed up as GC and page-fault
+	// time.
+	bufs sync.Pool
+	// indexers recycles the full-text indexers (*ftsIndexer).
+	indexers sync.Pool
+}
 
-// maxPooledBuf is the largest buffer kept in bufPool.
+// maxPooledBuf is the largest buffer kept for reuse.
 const maxPooledBuf = 4 << 20
 
-// release returns p's buffer to bufPool; p must not be used afterwards.
-func (p *prepared) release() {
+// release recycles the buffer of p, which must not be used afterwards.
+func (pr *preparer) release(p *prepared) {
 	if p.buf == nil {
 		return
 	}
 	if cap(*p.buf) <= maxPooledBuf {
 		*p.buf = (*p.buf)[:0]
-		bufPool.Put(p.buf)
+		pr.bufs.Put(p.buf)
 	}
 	*p = prepared{}
 }
@@ -81,7 +88,7 @@ func (p *prepared) len() int {
 // is written. Spans that fail loupe.Span.Validate, and bad sampling verdicts
 // or counts, return an error wrapping loupe.ErrInvalid.
 func (s *Store) Prepare(b loupe.Batch) (any, error) {
-	p, err := prepare(b)
+	p, err := s.prep.prepare(b)
 	if err != nil {
 		return nil, fmt.Errorf("prepare spans: %w", err)
 	}
@@ -107,7 +114,7 @@ func (s *Store) WritePrepared(ctx context.Context, batches []any) error {
 }
 
 // prepare builds the prepared form of b (see Prepare).
-func prepare(b loupe.Batch) (*prepared, error) {
+func (pr *preparer) prepare(b loupe.Batch) (*prepared, error) {
 	for j := range b.Spans {
 		if err := b.Spans[j].Validate(); err != nil {
 			return nil, err
@@ -121,7 +128,10 @@ func prepare(b loupe.Batch) (*prepared, error) {
 	p := &prepared{batch: b, cols: make([]spanCols, len(b.Spans))}
 	// Every value goes to one buffer, sliced once it stops growing.
 	type bounds struct{ params, docs, attrs, res, payload [2]int }
-	pbuf := bufPool.Get().(*[]byte)
+	pbuf, _ := pr.bufs.Get().(*[]byte)
+	if pbuf == nil {
+		pbuf = new([]byte)
+	}
 	var (
 		buf  = (*pbuf)[:0]
 		offs = make([]bounds, len(b.Spans))
@@ -181,7 +191,7 @@ func prepare(b loupe.Batch) (*prepared, error) {
 	}
 	*pbuf = buf
 	p.buf = pbuf
-	p.fts = prepareFullText(&p.batch)
+	p.fts = pr.fullText(&p.batch)
 	slice := func(r [2]int) []byte {
 		if r[1] == 0 {
 			return nil // SQL NULL: nothing was encoded (every value is at least "{}")

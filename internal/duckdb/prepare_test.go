@@ -172,8 +172,9 @@ func TestFullTextPartsSameAsWhole(t *testing.T) {
 	}
 	merged := newFTSIndexer()
 	open = false
+	var pr preparer
 	for i := range batches {
-		for _, p := range prepareFullText(&batches[i]) {
+		for _, p := range pr.fullText(&batches[i]) {
 			if !open {
 				merged.reset(p.project, p.minStart)
 				open = true

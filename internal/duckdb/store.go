@@ -98,6 +98,10 @@ type Store struct {
 	w     *writer   // nil until first use and after a failed write
 	wconn *sql.Conn // the writer's pinned connection
 	fts   ftsState  // full-text indexer, reused by writes (fulltext.go)
+
+	// prep recycles the scratch space of Prepare (prepare.go); not
+	// guarded by mu.
+	prep preparer
 }
 
 var (

@@ -31,7 +31,7 @@ import (
 func (s *Store) Write(ctx context.Context, batches []loupe.Batch) error {
 	ps := make([]*prepared, 0, len(batches))
 	for i := range batches {
-		p, err := prepare(batches[i])
+		p, err := s.prep.prepare(batches[i])
 		if err != nil {
 			return fmt.Errorf("write spans: %w", err)
 		}
@@ -65,7 +65,7 @@ func (s *Store) writePrepared(ctx context.Context, ps []*prepared) error {
 		return fmt.Errorf("write %d spans and events: %w", n, err)
 	}
 	for _, p := range ps {
-		p.release() // written: nothing refers to its buffer any more
+		s.prep.release(p) // written: nothing refers to its buffer any more
 	}
 	return nil
 }
