@@ -3,7 +3,6 @@ package duckdb
 import (
 	"cmp"
 	"context"
-	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -238,6 +237,7 @@ type ftsIndexer struct {
 	blob   []byte
 	bounds []rowBounds
 	rowBuf []ftsRow
+	remap  []uint64 // merge scratch: a part's entries as block entries << 32
 }
 
 type cacheRef struct {
@@ -555,71 +555,6 @@ func (ix *ftsIndexer) rows(dst []ftsRow) []ftsRow {
 type rowBounds struct {
 	lo, hi   int64
 	off, end int
-}
-
-// appendFullText indexes the payloads of batches on conn (inside the write
-// transaction; see appendSearchRows), reusing ix's tables.
-func appendFullText(conn driver.Conn, ix *ftsIndexer, batches []loupe.Batch) (err error) {
-	// Projects in first-seen order; the common case is a single one.
-	var projects []string
-	for i := range batches {
-		for j := range batches[i].Spans {
-			sp := &batches[i].Spans[j]
-			if !sp.Payload.IsZero() && !slices.Contains(projects, sp.Project) {
-				projects = append(projects, sp.Project)
-			}
-		}
-	}
-	if len(projects) == 0 {
-		return nil
-	}
-	blocks, err := duckdb.NewAppenderFromConn(conn, "", "fts_blocks")
-	if err != nil {
-		return fmt.Errorf("create fts_blocks appender: %w", err)
-	}
-	postings, err := duckdb.NewAppenderFromConn(conn, "", "fts_postings")
-	if err != nil {
-		blocks.Close()
-		return fmt.Errorf("create fts_postings appender: %w", err)
-	}
-	defer func() {
-		for _, a := range []*duckdb.Appender{blocks, postings} {
-			if err != nil {
-				a.Clear()
-			}
-			if cerr := a.Close(); cerr != nil && err == nil {
-				err = fmt.Errorf("flush full-text index: %w", cerr)
-			}
-		}
-	}()
-	for _, project := range projects {
-		open := false
-		for i := range batches {
-			for j := range batches[i].Spans {
-				sp := &batches[i].Spans[j]
-				if sp.Payload.IsZero() || sp.Project != project {
-					continue
-				}
-				if !open {
-					ix.reset(project, sp.Start.UnixNano())
-					open = true
-				}
-				ix.add(sp)
-				if ix.n == ftsBlockSpans {
-					if err := ix.flush(blocks, postings); err != nil {
-						return err
-					}
-					open = false
-				}
-			}
-		}
-		if open {
-			if err := ix.flush(blocks, postings); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // flush appends the current block's rows.

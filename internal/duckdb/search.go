@@ -26,7 +26,7 @@ const traceSlack = 5 * time.Minute
 // the full-text index, see migrations/0003_search.sql) on conn. The write
 // path must call it inside its transaction, after appending the spans and
 // before COMMIT, so that spans and their search rows commit together.
-func (s *Store) appendSearchRows(ctx context.Context, conn driver.Conn, batches []loupe.Batch) error {
+func (s *Store) appendSearchRows(ctx context.Context, conn driver.Conn, batches []loupe.Batch, parts []*ftsPart) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (s *Store) appendSearchRows(ctx context.Context, conn driver.Conn, batches 
 	if s.fts.ix == nil {
 		s.fts.ix = newFTSIndexer()
 	}
-	return appendFullText(conn, s.fts.ix, batches)
+	return appendFullText(conn, s.fts.ix, parts)
 }
 
 // part accumulates one trace's trace_parts row.

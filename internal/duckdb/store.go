@@ -125,6 +125,9 @@ type Store struct {
 	retMetrics *retentionMetrics
 	retStop    context.CancelFunc // stops the background enforcement
 	retWG      sync.WaitGroup
+	// prep recycles the scratch space of Prepare (prepare.go); not
+	// guarded by mu.
+	prep preparer
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -63,10 +64,13 @@ func dirBytes(tb testing.TB, dir string) int64 {
 // BenchmarkWriteWorkload measures Write with the real workload (bench/
 // workload requests normalized by internal/otlp, 10 traces of 12 spans per
 // request) in group commits of 40 requests (4,800 spans), the size the
-// ingest pipeline reaches under load. It reports wall spans/s, CPU µs per
-// span of the whole process (rusage: DuckDB's threads included, the final
-// checkpoint of Close included), and the data directory's bytes after Close
-// against the OTLP protobuf bytes of the same requests.
+// ingest pipeline reaches under load. Each request is prepared (Prepare, as
+// the pipeline does in the submitters' goroutines) and the group written
+// with WritePrepared. It reports wall spans/s, CPU µs per span of the whole
+// process (rusage: DuckDB's threads included, the final checkpoint of Close
+// included), the wall µs per span of WritePrepared alone (the serialized
+// part: the pipeline's writer goroutine), and the data directory's bytes
+// after Close against the OTLP protobuf bytes of the same requests.
 //
 //	go test -run='^$' -bench=WriteWorkload -benchtime=100x ./internal/duckdb
 func BenchmarkWriteWorkload(b *testing.B) {
@@ -87,6 +91,10 @@ func BenchmarkWriteWorkload(b *testing.B) {
 	s.fts.off = os.Getenv("LOUPE_BENCH_NOFTS") != ""
 	b.ReportAllocs()
 	written, writes, cycle := 0, 0, 0
+	var serial, serialCPU time.Duration
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	preps := make([]any, perWrite)
 	cpu0, t0 := cpuTime(), time.Now()
 	for b.Loop() {
 		off := (writes % (len(pool) / perWrite)) * perWrite
@@ -100,9 +108,17 @@ func BenchmarkWriteWorkload(b *testing.B) {
 			}
 		}
 		chunk := pool[off : off+perWrite]
-		if err := s.Write(ctx, chunk); err != nil {
+		for i := range chunk {
+			if preps[i], err = s.Prepare(chunk[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ts, tc := time.Now(), threadCPUTime()
+		if err := s.WritePrepared(ctx, preps); err != nil {
 			b.Fatal(err)
 		}
+		serial += time.Since(ts)
+		serialCPU += threadCPUTime() - tc
 		for i := range chunk {
 			written += len(chunk[i].Spans)
 		}
@@ -114,6 +130,8 @@ func BenchmarkWriteWorkload(b *testing.B) {
 	elapsed, cpu := time.Since(t0), cpuTime()-cpu0
 	b.ReportMetric(float64(written)/elapsed.Seconds(), "spans/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(written), "cpu-µs/span")
+	b.ReportMetric(float64(serial.Microseconds())/float64(written), "write-µs/span")
+	b.ReportMetric(float64(serialCPU.Microseconds())/float64(written), "write-cpu-µs/span")
 	otlpBytes := float64(poolOTLP) / float64(poolSpans) * float64(written)
 	disk := dirBytes(b, dir)
 	b.ReportMetric(float64(dirBytes(b, filepath.Join(dir, PayloadDir)))/float64(written), "payload-B/span")

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -27,24 +26,29 @@ import (
 // (checkSampling). Metadata-only spans (loupe.SampleMetadata) are stored
 // without their payload, spans of dropped traces not at all. A payload with nothing in it
 // (loupe.Payload.IsZero) is stored as none and reads back nil. Write calls
-// are serialized; it returns loupe.ErrClosed after Close.
+// are serialized; it returns loupe.ErrClosed after Close. Write is Prepare
+// of every batch followed by WritePrepared (prepare.go).
 func (s *Store) Write(ctx context.Context, batches []loupe.Batch) error {
-	n := 0
+	ps := make([]*prepared, 0, len(batches))
 	for i := range batches {
-		for j := range batches[i].Spans {
-			if err := batches[i].Spans[j].Validate(); err != nil {
-				return fmt.Errorf("write spans: %w", err)
-			}
+		p, err := s.prep.prepare(batches[i])
+		if err != nil {
+			return fmt.Errorf("write spans: %w", err)
 		}
-		n += batches[i].Len() + len(batches[i].Decisions) + len(batches[i].Counts)
+		ps = append(ps, p)
+	}
+	return s.writePrepared(ctx, ps)
+}
+
+// writePrepared writes ps in one transaction (see Write).
+func (s *Store) writePrepared(ctx context.Context, ps []*prepared) error {
+	n := 0
+	for _, p := range ps {
+		n += p.len()
 	}
 	if n == 0 {
 		return nil
 	}
-	if err := checkSampling(batches); err != nil {
-		return fmt.Errorf("write spans: %w", err)
-	}
-	batches = applySampleClasses(batches)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
@@ -55,10 +59,13 @@ func (s *Store) Write(ctx context.Context, batches []loupe.Batch) error {
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
-		return s.writeLocked(ctx, conn, batches)
+		return s.writeLocked(ctx, conn, ps)
 	})
 	if err != nil {
 		return fmt.Errorf("write %d spans and events: %w", n, err)
+	}
+	for _, p := range ps {
+		s.prep.release(p) // written: nothing refers to its buffer any more
 	}
 	return nil
 }
@@ -70,7 +77,7 @@ type driverConn interface {
 }
 
 // writeLocked runs the write transaction on the writer connection.
-func (s *Store) writeLocked(ctx context.Context, conn driverConn, batches []loupe.Batch) (err error) {
+func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared) (err error) {
 	if s.w == nil || s.w.conn != conn {
 		if s.w != nil {
 			s.w.close()
@@ -83,7 +90,7 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, batches []loup
 	w := s.w
 	// Payloads first: a span row must never point at payload bytes that
 	// are not durable yet.
-	refs, err := w.appendPayloads(s.seg, batches)
+	refs, err := w.appendPayloads(s.seg, ps)
 	if err != nil {
 		return err
 	}
@@ -107,18 +114,21 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, batches []loup
 		}
 		s.w = nil
 	}()
-	for i := range batches {
+	batches, parts := w.batches[:0], w.parts[:0]
+	for _, p := range ps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b := &batches[i]
+		b := &p.batch
+		batches = append(batches, *b)
+		parts = append(parts, p.fts...)
 		for j := range b.Spans {
-			sp := &b.Spans[j]
+			c := &p.cols[j]
 			var ref *segment.Ref
-			if !sp.Payload.IsZero() {
+			if c.hasPayload {
 				ref, refs = &refs[0], refs[1:]
 			}
-			if err := w.appendSpan(sp, ref); err != nil {
+			if err := w.appendSpan(&b.Spans[j], c, ref); err != nil {
 				return err
 			}
 		}
@@ -128,13 +138,18 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, batches []loup
 			}
 		}
 	}
+	defer func() {
+		clear(batches) // do not pin the spans
+		clear(parts)
+		w.batches, w.parts = batches[:0], parts[:0]
+	}()
 	if cap(w.buf) > 1<<20 {
-		w.buf = nil // do not keep one huge row's scratch space forever
+		w.buf = nil // do not keep one huge event's scratch space forever
 	}
 	if err := w.flush(); err != nil {
 		return err
 	}
-	if err := s.appendSearchRows(ctx, conn, batches); err != nil {
+	if err := s.appendSearchRows(ctx, conn, batches, parts); err != nil {
 		return err
 	}
 	if err := appendSampling(conn, batches); err != nil {
@@ -164,48 +179,27 @@ type writer struct {
 	spans  *duckdb.Appender
 	events *duckdb.Appender
 
-	row  []driver.Value // one row's values, reused
-	buf  []byte         // JSON scratch of one row, reused
-	pbuf []byte         // payload JSON of one write, reused
-	pend []int          // end of each payload in pbuf
-	recs [][]byte       // the payloads, slices of pbuf
-	keys []string       // one span's attribute keys, reused
+	row     []driver.Value // one row's values, reused
+	buf     []byte         // JSON scratch of one event, reused
+	recs    [][]byte       // the payload records of one write
+	batches []loupe.Batch  // the batches of one write
+	parts   []*ftsPart     // their full-text parts
 }
 
 // resourcePrefix marks the resource attributes in loupe.Span.Attributes;
 // they are stored in the resource column (migrations/0004_resource.sql).
 const resourcePrefix = "resource."
 
-// appendPayloads marshals the payload of every span of batches that has one
-// (in order) and appends them to the segment log as one group commit; it
-// returns their refs in the same order.
-func (w *writer) appendPayloads(seg *segment.Log, batches []loupe.Batch) ([]segment.Ref, error) {
-	pbuf, pend := w.pbuf[:0], w.pend[:0]
-	for i := range batches {
-		for j := range batches[i].Spans {
-			sp := &batches[i].Spans[j]
-			if sp.Payload.IsZero() {
-				continue
-			}
-			var err error
-			if pbuf, err = appendPayload(pbuf, sp.Payload); err != nil {
-				return nil, fmt.Errorf("span %s payload: %w", sp.SpanID, err)
-			}
-			pend = append(pend, len(pbuf))
-		}
-	}
+// appendPayloads appends the payload records of ps (in order) to the
+// segment log as one group commit and returns their refs in the same order.
+func (w *writer) appendPayloads(seg *segment.Log, ps []*prepared) ([]segment.Ref, error) {
 	recs := w.recs[:0]
-	start := 0
-	for _, end := range pend {
-		recs = append(recs, pbuf[start:end:end])
-		start = end
+	for _, p := range ps {
+		recs = append(recs, p.records...)
 	}
 	refs, err := seg.Append(recs)
-	clear(recs) // do not pin pbuf's old arrays
-	w.pbuf, w.pend, w.recs = pbuf, pend, recs[:0]
-	if cap(w.pbuf) > 64<<20 {
-		w.pbuf = nil // do not keep a huge write's scratch space forever
-	}
+	clear(recs) // do not pin the prepared batches
+	w.recs = recs[:0]
 	if err != nil {
 		return nil, fmt.Errorf("append payloads: %w", err)
 	}
@@ -276,58 +270,25 @@ func text(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// appendSpan appends s, whose payload is at ref (nil: none).
-func (w *writer) appendSpan(s *loupe.Span, ref *segment.Ref) error {
+// appendSpan appends s, whose encoded columns are c and whose payload is
+// at ref (nil: none).
+func (w *writer) appendSpan(s *loupe.Span, c *spanCols, ref *segment.Ref) error {
 	hi, lo := traceHalves(s.TraceID)
 	sid := spanKey(s.SpanID)
 	start := s.Start.UnixNano()
 	end := s.End.UnixNano()
-
-	// The JSON columns share w.buf; DuckDB copies each value during
-	// AppendRow, so the buffer is reused by the next row. A value sliced
-	// before buf grows keeps pointing at the old, unchanged array.
-	buf := w.buf[:0]
-	var params, docs, attrs driver.Value // nil is SQL NULL
-	var err error
-	if !s.Params.IsZero() {
-		n := len(buf)
-		buf = appendParams(buf, &s.Params)
-		params = buf[n:len(buf):len(buf)]
+	var params, docs, attrs, res driver.Value // nil is SQL NULL
+	if c.params != nil {
+		params = c.params
 	}
-	if len(s.Documents) > 0 {
-		n := len(buf)
-		buf = appendDocuments(buf, s.Documents)
-		docs = buf[n:len(buf):len(buf)]
+	if c.docs != nil {
+		docs = c.docs
 	}
-	var res driver.Value
-	if len(s.Attributes) > 0 {
-		// Sorted keys put the resource.* keys in one run: they go to the
-		// resource column, the rest to attributes.
-		keys := w.keys[:0]
-		for k := range s.Attributes {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		i, _ := slices.BinarySearch(keys, resourcePrefix)
-		j := i
-		for j < len(keys) && strings.HasPrefix(keys[j], resourcePrefix) {
-			j++
-		}
-		if j > i {
-			n := len(buf)
-			if buf, err = appendMapKeys(buf, s.Attributes, keys[i:j]); err != nil {
-				return fmt.Errorf("span %s resource: %w", s.SpanID, err)
-			}
-			res = buf[n:len(buf):len(buf)]
-		}
-		if rest := append(keys[:i:i], keys[j:]...); len(rest) > 0 {
-			n := len(buf)
-			if buf, err = appendMapKeys(buf, s.Attributes, rest); err != nil {
-				return fmt.Errorf("span %s attributes: %w", s.SpanID, err)
-			}
-			attrs = buf[n:len(buf):len(buf)]
-		}
-		w.keys = keys[:0]
+	if c.attrs != nil {
+		attrs = c.attrs
+	}
+	if c.res != nil {
+		res = c.res
 	}
 	var pseg, poff, pidx driver.Value // NULL without a payload
 	if ref != nil {
@@ -349,9 +310,7 @@ func (w *writer) appendSpan(s *loupe.Span, ref *segment.Ref) error {
 		params, docs, attrs, pseg, poff, pidx, res,
 		string(s.Sample.Class), sampleWeight(s.Sample), text(s.Sample.Rule),
 	)
-	err = w.spans.AppendRow(w.row...)
-	w.buf = buf
-	if err != nil {
+	if err := w.spans.AppendRow(w.row...); err != nil {
 		return fmt.Errorf("append span %s: %w", s.SpanID, err)
 	}
 	return nil

@@ -54,6 +54,11 @@ type Options struct {
 // nothing when it fails (the DuckDB store commits atomically); a writer that
 // may store part of a failed write would see those spans duplicated.
 //
+// When the SpanWriter is also a Preparer, Submit prepares each batch in
+// the caller's goroutine before queueing it, and the writer goroutine writes
+// the prepared batches (WritePrepared), so the per-span work of a write is
+// spread over the submitters instead of serialized.
+//
 // A Pipeline is safe for concurrent use. Close must be called to stop its
 // goroutine.
 type Pipeline struct {
@@ -63,6 +68,7 @@ type Pipeline struct {
 	maxBatch int           // spans+events per Write; immutable
 	maxWait  time.Duration // immutable
 	m        *metrics
+	prep     Preparer // w as a Preparer; nil when it is not one
 
 	ctx    context.Context    // cancelled when Close gives up waiting; passed to Write
 	cancel context.CancelFunc // cancels ctx
@@ -77,12 +83,17 @@ type Pipeline struct {
 	queue  []*request    // FIFO of requests not yet taken by the writer
 	space  chan struct{} // closed (and replaced) whenever used decreases
 	closed bool          // Submit refuses new batches
+
+	// Scratch of the writer goroutine (store).
+	batches []loupe.Batch
+	preps   []any
 }
 
 // request is one submitted batch waiting for its write.
 type request struct {
 	batch loupe.Batch
 	n     int        // batch.Len(), the reservation
+	prep  any        // the prepared batch when the writer is a Preparer
 	done  chan error // capacity 1; receives the write result
 }
 
@@ -114,14 +125,16 @@ func New(w loupe.SpanWriter, opts Options) *Pipeline {
 		space:    make(chan struct{}),
 	}
 	p.m = newMetrics(opts.Registerer, p)
+	p.prep, _ = w.(Preparer)
 	go p.run()
 	return p
 }
 
 // Submit enqueues b and blocks until it is durable, then returns nil. It
 // returns an error wrapping loupe.ErrOverloaded when the queue stays full for
-// MaxWait, ctx.Err() when ctx ends first, loupe.ErrClosed after Close, or
-// the write error (wrapped) if the write failed.
+// MaxWait, ctx.Err() when ctx ends first, loupe.ErrClosed after Close, the
+// Preparer's error (wrapped) when it rejects b, or the write error
+// (wrapped) if the write failed.
 //
 // The pipeline reads b until Submit returns, and, if Submit returned
 // ctx.Err() while b was being written, until that write ends; callers must
@@ -135,7 +148,11 @@ func (p *Pipeline) Submit(ctx context.Context, b loupe.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	req := &request{batch: b, n: n, done: make(chan error, 1)}
+	prep, err := p.prepare(b)
+	if err != nil {
+		return fmt.Errorf("submit batch: %w", err)
+	}
+	req := &request{batch: b, n: n, prep: prep, done: make(chan error, 1)}
 	if err := p.enqueue(ctx, req); err != nil {
 		return err
 	}
@@ -215,10 +232,7 @@ func (p *Pipeline) releaseLocked(n int) {
 // run is the writer goroutine: it drains the queue in groups until Close.
 func (p *Pipeline) run() {
 	defer close(p.done)
-	var (
-		group   []*request
-		batches []loupe.Batch
-	)
+	var group []*request
 	for {
 		p.mu.Lock()
 		for len(p.queue) == 0 && !p.closed {
@@ -234,12 +248,7 @@ func (p *Pipeline) run() {
 		group, n = p.takeLocked(group[:0])
 		p.mu.Unlock()
 
-		batches = batches[:0]
-		for _, r := range group {
-			batches = append(batches, r.batch)
-		}
-		p.writeGroup(group, batches, n)
-		clear(batches) // drop references to the spans
+		p.writeGroup(group, n)
 		clear(group)
 
 		p.mu.Lock()
@@ -267,25 +276,25 @@ func (p *Pipeline) takeLocked(group []*request) ([]*request, int) {
 
 // writeGroup writes the group's batches with one Write call, retries once
 // (see Pipeline), and delivers each request its result.
-func (p *Pipeline) writeGroup(group []*request, batches []loupe.Batch, n int) {
+func (p *Pipeline) writeGroup(group []*request, n int) {
 	if p.ctx.Err() != nil { // Close gave up waiting: fail fast
 		p.deliver(group, loupe.ErrClosed)
 		return
 	}
-	err := p.write(batches, n)
+	err := p.write(group, n)
 	if err == nil || !retryable(err) {
 		p.deliver(group, err)
 		return
 	}
 	if len(group) == 1 {
-		err = p.write(batches, n)
+		err = p.write(group, n)
 		p.logFailure(err, 1, n)
 		p.deliver(group, err)
 		return
 	}
 	failed, failedSpans := 0, 0
 	for i, r := range group {
-		rerr := p.write(batches[i:i+1], r.n)
+		rerr := p.write(group[i:i+1], r.n)
 		if rerr != nil {
 			failed++
 			failedSpans += r.n
@@ -298,19 +307,20 @@ func (p *Pipeline) writeGroup(group []*request, batches []loupe.Batch, n int) {
 	}
 }
 
-// write calls the SpanWriter once and records metrics.
-func (p *Pipeline) write(batches []loupe.Batch, n int) error {
+// write stores the group's batches with one call (store) and records
+// metrics.
+func (p *Pipeline) write(group []*request, n int) error {
 	start := time.Now()
-	err := p.w.Write(p.ctx, batches)
+	err := p.store(group)
 	p.m.flushSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		p.m.writeErrors.Inc()
 		return err
 	}
 	p.m.flushSpans.Observe(float64(n))
-	for i := range batches {
-		p.m.writtenSpans.Add(float64(len(batches[i].Spans)))
-		p.m.writtenEvents.Add(float64(len(batches[i].Events)))
+	for _, r := range group {
+		p.m.writtenSpans.Add(float64(len(r.batch.Spans)))
+		p.m.writtenEvents.Add(float64(len(r.batch.Events)))
 	}
 	return nil
 }
