@@ -29,7 +29,7 @@ func (s *Store) appendSearchRows(ctx context.Context, conn driver.Conn, batches 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := appendTraceParts(conn, batches); err != nil {
+	if err := appendTraceParts(conn, batches, s.recent); err != nil {
 		return err
 	}
 	if s.fts.off {
@@ -148,7 +148,9 @@ func buildTraceParts(batches []loupe.Batch) []*part {
 	return parts
 }
 
-func appendTraceParts(conn driver.Conn, batches []loupe.Batch) (err error) {
+// appendTraceParts appends one trace_parts row per trace of batches; recent
+// decides their cont column.
+func appendTraceParts(conn driver.Conn, batches []loupe.Batch, recent *recentTraces) (err error) {
 	parts := buildTraceParts(batches)
 	if len(parts) == 0 {
 		return nil
@@ -165,12 +167,13 @@ func appendTraceParts(conn driver.Conn, batches []loupe.Batch) (err error) {
 			err = fmt.Errorf("flush trace_parts: %w", cerr)
 		}
 	}()
-	row := make([]driver.Value, 0, 22)
+	row := make([]driver.Value, 0, 23)
 	for _, p := range parts {
 		row = append(row[:0], p.project, p.hi, p.lo, p.start, p.end, p.hasRoot, p.rootFailed, p.name,
 			p.spans, p.errors, p.in, p.out, p.total, p.cost,
 			text(p.service.v), text(p.env.v), text(p.tenant.v), text(p.session.v),
-			text(p.prompt.v), text(p.promptVer.v), p.model, p.modelStart)
+			text(p.prompt.v), text(p.promptVer.v), p.model, p.modelStart,
+			recent.cont(p.project, p.hi, p.lo, p.start, p.end))
 		if err := a.AppendRow(row...); err != nil {
 			return fmt.Errorf("append trace part: %w", err)
 		}
@@ -323,7 +326,7 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 		if cur != nil && srt.newestFirst() {
 			ft.before = cur.start + 1
 		}
-		filter, fargs, usesTrace, err := compileFilter(q.Filter, ft.match)
+		filter, fargs, uses, err := compileFilterScopes(q.Filter, ft.match)
 		if err != nil {
 			return nil, err
 		}
@@ -346,7 +349,8 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 		}
 		final := !ft.partial || want == 0
 		if ww.from < ww.to {
-			traces, next, err := s.tracePage(ctx, q.Project, ww, filter, fargs, usesTrace, q.Filter != nil, srt, cur, limit)
+			traces, next, err := s.tracePage(ctx, pageQuery{project: q.Project, w: ww, filter: filter, fargs: fargs, uses: uses,
+				hasFilter: q.Filter != nil, srt: srt, cur: cur, limit: limit})
 			if err != nil {
 				return nil, err
 			}
@@ -363,65 +367,6 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 			want = 0
 		}
 	}
-}
-
-// tracePage runs the page query of a search over w: at most limit traces
-// after cur in the order of srt, and the cursor of the next page ("" when
-// none).
-func (s *Store) tracePage(ctx context.Context, project string, w window, filter string, fargs []any,
-	usesTrace, hasFilter bool, srt sortSpec, cur *cursor, limit int) ([]loupe.TraceSummary, string, error) {
-	p := tracePlan(project, w, filter, fargs, usesTrace, hasFilter)
-	var b strings.Builder
-	b.WriteString(p.with())
-	b.WriteString(`SELECT * FROM (SELECT trace_hi, trace_lo, start_ns, duration_ns, name, status, span_count, service,
-	environment, tenant, session_id, prompt_name, prompt_version_id, model, input_tokens, output_tokens,
-	cost_usd, error_count, ` + srt.expr + ` AS sort_v FROM t)`)
-	args := p.args
-	if cur != nil {
-		cond, cargs := srt.after(*cur)
-		b.WriteString(" WHERE " + cond)
-		args = append(args, cargs...)
-	}
-	b.WriteString(" ORDER BY " + srt.orderBy() + " LIMIT ?")
-	args = append(args, limit+1)
-
-	rows, err := s.db.QueryContext(ctx, b.String(), args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("query traces: %w", err)
-	}
-	defer rows.Close()
-	traces := []loupe.TraceSummary{}
-	next := ""
-	var last cursor
-	for rows.Next() {
-		var (
-			t          loupe.TraceSummary
-			hi, lo     int64
-			start, dur int64
-			status     string
-			sortV      any
-		)
-		if err := rows.Scan(&hi, &lo, &start, &dur, &t.Name, &status, &t.SpanCount, &t.Service,
-			&t.Environment, &t.Tenant, &t.SessionID, &t.PromptName, &t.PromptVersionID, &t.Model,
-			&t.InputTokens, &t.OutputTokens, &t.CostUSD, &t.ErrorCount, &sortV); err != nil {
-			return nil, "", fmt.Errorf("scan trace: %w", err)
-		}
-		if len(traces) == limit {
-			next = last.String()
-			break
-		}
-		t.Project = project
-		t.TraceID = traceIDOf(hi, lo)
-		t.Start = time.Unix(0, start).UTC()
-		t.Duration = float64(dur) / 1e6
-		t.Status = loupe.TraceStatus(status)
-		traces = append(traces, t)
-		last = srt.cursorAt(start, hi, lo, sortV)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("read traces: %w", err)
-	}
-	return traces, next, nil
 }
 
 func traceIDOf(hi, lo int64) (id loupe.TraceID) {

@@ -98,6 +98,8 @@ type Store struct {
 	w     *writer   // nil until first use and after a failed write
 	wconn *sql.Conn // the writer's pinned connection
 	fts   ftsState  // full-text indexer, reused by writes (fulltext.go)
+	// recent sets trace_parts.cont (recent.go); made by Open.
+	recent *recentTraces
 }
 
 var (
@@ -141,6 +143,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if s.recent, err = openRecent(ctx, db); err != nil {
 		db.Close()
 		return nil, err
 	}
