@@ -66,11 +66,13 @@ type compiler struct {
 	args      []any
 	usesTrace bool
 	usesSpan  bool
+	nonText   bool // some comparison is not full-text
 	text      textMatcher
 }
 
-// scopes says which aliases a compiled filter references.
-type scopes struct{ trace, span bool }
+// scopes says which aliases a compiled filter references, and whether
+// every comparison in it is a full-text one.
+type scopes struct{ trace, span, textOnly bool }
 
 // compileFilterScopes is compileFilter, also reporting whether the
 // expression references span columns (s): one that does not holds alike
@@ -84,7 +86,7 @@ func compileFilterScopes(e query.Expr, text textMatcher) (string, []any, scopes,
 	if err != nil {
 		return "", nil, scopes{}, err
 	}
-	return sql, c.args, scopes{trace: c.usesTrace, span: c.usesSpan}, nil
+	return sql, c.args, scopes{trace: c.usesTrace, span: c.usesSpan, textOnly: !c.nonText}, nil
 }
 
 // compileFilter compiles e (nil matches everything) into a boolean SQL
@@ -152,6 +154,9 @@ func negative(op query.Op) (query.Op, bool) {
 
 func (c *compiler) cmp(e *query.Cmp) (string, error) {
 	f := e.Field
+	if f.Scope != query.TextScope {
+		c.nonText = true
+	}
 	switch f.Scope {
 	case query.TextScope:
 		c.usesSpan = true

@@ -349,8 +349,12 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 		}
 		final := !ft.partial || want == 0
 		if ww.from < ww.to {
+			// A filter of only full-text conditions with few candidate
+			// spans reads its few traces in one go: walking windows would
+			// only add queries.
+			one := q.Filter != nil && uses.textOnly && ft.maxIDs <= oneWindowSpans
 			traces, next, err := s.tracePage(ctx, pageQuery{project: q.Project, w: ww, filter: filter, fargs: fargs, uses: uses,
-				hasFilter: q.Filter != nil, srt: srt, cur: cur, limit: limit})
+				hasFilter: q.Filter != nil, srt: srt, cur: cur, limit: limit, oneWindow: one})
 			if err != nil {
 				return nil, err
 			}

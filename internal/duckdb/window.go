@@ -31,6 +31,9 @@ import (
 const (
 	// firstWindow is the span of the first window.
 	firstWindow = int64(time.Second)
+	// oneWindowSpans is the most candidate spans for which a full-text
+	// search reads its range as one window.
+	oneWindowSpans = 4096
 	// windowGrowth multiplies the span of each following window while
 	// nothing matched; maxWindowGrowth bounds the growth estimated from
 	// the matches.
@@ -49,6 +52,8 @@ type pageQuery struct {
 	srt       sortSpec
 	cur       *cursor
 	limit     int
+	// oneWindow reads the range in one window, whatever the sort.
+	oneWindow bool
 }
 
 // singlePartSQL reads trace_parts rows (alias p) as whole traces, with the
@@ -149,7 +154,7 @@ func (s *Store) tracePage(ctx context.Context, q pageQuery) ([]loupe.TraceSummar
 	span, covered := firstWindow, int64(0)
 	for w.from < w.to {
 		win := w
-		if q.srt.byStart() {
+		if q.srt.byStart() && !q.oneWindow {
 			if q.srt.asc {
 				win.to = w.from + min(span, w.to-w.from)
 				w.from = win.to
