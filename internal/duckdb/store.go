@@ -54,6 +54,14 @@ const (
 	DefaultThreads = 2
 )
 
+// payloadFrameBytes is the raw size of a payload frame. Reading one
+// trace's payloads decompresses its frame: measured with the segment
+// benchmarks (BenchmarkRead, BenchmarkAppend, standard workload), 1 MiB
+// frames read one trace in 0.46 ms against 1.29 ms at 4 MiB
+// (segment.DefaultFrameBytes), for a compression ratio of 31.7 against
+// 35.9 (about 4 more bytes per span on disk) at the same append speed.
+const payloadFrameBytes = 1 << 20
+
 // maxReaders bounds the read connections (each one holds DuckDB state).
 const maxReaders = 8
 
@@ -150,7 +158,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	seg, err := segment.Open(filepath.Join(opts.Dir, PayloadDir), segment.Options{Logger: logger})
+	seg, err := segment.Open(filepath.Join(opts.Dir, PayloadDir), segment.Options{Logger: logger, FrameBytes: payloadFrameBytes})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open payload log: %w", err)

@@ -125,12 +125,13 @@ func (s *Store) windowBounds(ctx context.Context, project string, w window) (spa
 		return 0, false, false, fmt.Errorf("query window bounds: %w", err)
 	}
 	switch {
+	case !maxEnd.Valid:
+		// No part starts in w, so no trace does.
+		return 0, false, false, nil
 	case multi:
 		// A trace with several parts may have its first-written part, and
 		// spans, up to traceSlack after the window.
 		return w.to + int64(traceSlack), true, true, nil
-	case !maxEnd.Valid:
-		return 0, false, false, nil
 	}
 	return max(maxEnd.Int64+1, w.to), false, true, nil
 }
