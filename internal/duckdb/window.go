@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -152,6 +153,14 @@ func (s *Store) tracePage(ctx context.Context, q pageQuery) ([]loupe.TraceSummar
 			w.to = min(w.to, q.cur.start+1)
 		}
 	}
+	if q.hasFilter && q.uses.span && !q.uses.trace && !q.oneWindow && w.from < w.to {
+		// A span-only filter that no span satisfies would walk every
+		// window; one scan that stops at the first match settles it.
+		found, err := s.anySpan(ctx, &q, w)
+		if err != nil || !found {
+			return traces, "", err
+		}
+	}
 	span, covered := firstWindow, int64(0)
 	for w.from < w.to {
 		win := w
@@ -198,6 +207,22 @@ func (s *Store) tracePage(ctx context.Context, q pageQuery) ([]loupe.TraceSummar
 		}
 	}
 	return traces, "", nil
+}
+
+// anySpan reports whether a span of a trace that may start in w satisfies
+// the span-only filter of q.
+func (s *Store) anySpan(ctx context.Context, q *pageQuery, w window) (bool, error) {
+	args := append([]any{q.project, w.from, w.to + int64(traceSlack)}, q.fargs...)
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM spans s WHERE s.project = ? AND s.start_ns >= ? AND s.start_ns < ? AND `+
+		q.filter+` LIMIT 1`, args...).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("query matching span: %w", err)
+	}
+	return true, nil
 }
 
 // row is one trace of a page and its cursor.
