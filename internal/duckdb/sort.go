@@ -180,9 +180,10 @@ var errCursorSort = fmt.Errorf("%w: cursor does not match sort", loupe.ErrInvali
 
 // parseCursor decodes a cursor for a list ordered by s.
 func parseCursor(str string, s sortSpec) (cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(str)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(str)
 	malformed := fmt.Errorf("%w: malformed cursor", loupe.ErrInvalid)
-	if err != nil {
+	// Only the canonical encoding (the decoder skips newlines).
+	if err != nil || base64.RawURLEncoding.EncodeToString(b) != str {
 		return cursor{}, malformed
 	}
 	c := cursor{sort: s.idx, asc: s.asc, kind: s.kind}
