@@ -60,12 +60,33 @@ func traceColumn(col string) (string, bool) {
 // contains) to SQL over s and its arguments.
 type textMatcher func(c *query.Cmp) (string, []any, error)
 
-// compiler turns a filter into SQL. usesTrace reports whether the result
-// references t.
+// compiler turns a filter into SQL. usesTrace and usesSpan report whether
+// the result references t and s.
 type compiler struct {
 	args      []any
 	usesTrace bool
+	usesSpan  bool
+	nonText   bool // some comparison is not full-text
 	text      textMatcher
+}
+
+// scopes says which aliases a compiled filter references, and whether
+// every comparison in it is a full-text one.
+type scopes struct{ trace, span, textOnly bool }
+
+// compileFilterScopes is compileFilter, also reporting whether the
+// expression references span columns (s): one that does not holds alike
+// for every span of a trace.
+func compileFilterScopes(e query.Expr, text textMatcher) (string, []any, scopes, error) {
+	if e == nil {
+		return "TRUE", nil, scopes{}, nil
+	}
+	c := &compiler{text: text}
+	sql, err := c.expr(e)
+	if err != nil {
+		return "", nil, scopes{}, err
+	}
+	return sql, c.args, scopes{trace: c.usesTrace, span: c.usesSpan, textOnly: !c.nonText}, nil
 }
 
 // compileFilter compiles e (nil matches everything) into a boolean SQL
@@ -133,8 +154,12 @@ func negative(op query.Op) (query.Op, bool) {
 
 func (c *compiler) cmp(e *query.Cmp) (string, error) {
 	f := e.Field
+	if f.Scope != query.TextScope {
+		c.nonText = true
+	}
 	switch f.Scope {
 	case query.TextScope:
+		c.usesSpan = true
 		if e.Op != query.OpContains || c.text == nil {
 			return "", posErr(e.P, "full-text fields support only contains")
 		}
@@ -145,6 +170,7 @@ func (c *compiler) cmp(e *query.Cmp) (string, error) {
 		c.args = append(c.args, args...)
 		return sql, nil
 	case query.AttrScope:
+		c.usesSpan = true
 		return c.attr(e)
 	case query.TraceScope:
 		c.usesTrace = true
@@ -157,6 +183,7 @@ func (c *compiler) cmp(e *query.Cmp) (string, error) {
 		}
 		return c.column(e, col)
 	case query.SpanScope:
+		c.usesSpan = true
 		if f.Column == "model" {
 			// model matches request_model or response_model; the negative
 			// operators mean neither does.

@@ -692,6 +692,8 @@ type fullText struct {
 	blocks  []ftsBlockRef // the range's blocks, newest first
 	loaded  bool
 	notes   []string
+	// maxIDs is the most candidate spans of one condition.
+	maxIDs int
 }
 
 // match implements textMatcher: it looks the phrase's words up in the
@@ -727,6 +729,7 @@ func (f *fullText) match(c *query.Cmp) (string, []any, error) {
 		f.notes = append(f.notes, fmt.Sprintf("%s contains %q matched more than %d spans; only the newest are searched",
 			c.Field.Name, c.Value.Str, f.s.ftsLimit()))
 	}
+	f.maxIDs = max(f.maxIDs, len(ids))
 	if len(ids) == 0 {
 		return "FALSE", nil, nil
 	}

@@ -3,7 +3,6 @@ package duckdb
 import (
 	"context"
 	"database/sql/driver"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -30,7 +29,7 @@ func (s *Store) appendSearchRows(ctx context.Context, conn driver.Conn, batches 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := appendTraceParts(conn, batches); err != nil {
+	if err := appendTraceParts(conn, batches, s.recent); err != nil {
 		return err
 	}
 	if s.fts.off {
@@ -141,7 +140,9 @@ func buildTraceParts(batches []loupe.Batch) []*part {
 	return parts
 }
 
-func appendTraceParts(conn driver.Conn, batches []loupe.Batch) (err error) {
+// appendTraceParts appends one trace_parts row per trace of batches; recent
+// decides their cont column.
+func appendTraceParts(conn driver.Conn, batches []loupe.Batch, recent *recentTraces) (err error) {
 	parts := buildTraceParts(batches)
 	if len(parts) == 0 {
 		return nil
@@ -158,13 +159,14 @@ func appendTraceParts(conn driver.Conn, batches []loupe.Batch) (err error) {
 			err = fmt.Errorf("flush trace_parts: %w", cerr)
 		}
 	}()
-	row := make([]driver.Value, 0, 24)
+	row := make([]driver.Value, 0, 25)
 	for _, p := range parts {
 		row = append(row[:0], p.project, p.hi, p.lo, p.start, p.end, p.hasRoot, p.rootFailed, p.name,
 			p.spans, p.errors, p.in, p.out, p.total, p.cost,
 			text(p.service.v), text(p.env.v), text(p.tenant.v), text(p.session.v),
 			text(p.prompt.v), text(p.promptVer.v), text(p.model.Model), modelStart(p.model),
-			string(p.sample.Class), sampleWeight(p.sample))
+			string(p.sample.Class), sampleWeight(p.sample),
+			recent.cont(p.project, p.hi, p.lo, p.start, p.end))
 		if err := a.AppendRow(row...); err != nil {
 			return fmt.Errorf("append trace part: %w", err)
 		}
@@ -275,34 +277,15 @@ func tracePlan(project string, w window, filter string, fargs []any, usesTrace, 
 
 func (p plan) with() string { return "WITH " + strings.Join(p.ctes, ",\n") + "\n" }
 
-// cursor is the position after the last trace of a page.
-type cursor struct{ start, hi, lo int64 }
-
-func (c cursor) String() string {
-	var b [24]byte
-	binary.BigEndian.PutUint64(b[0:], uint64(c.start))
-	binary.BigEndian.PutUint64(b[8:], uint64(c.hi))
-	binary.BigEndian.PutUint64(b[16:], uint64(c.lo))
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func parseCursor(s string) (cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != 24 {
-		return cursor{}, fmt.Errorf("%w: malformed cursor", loupe.ErrInvalid)
-	}
-	return cursor{int64(binary.BigEndian.Uint64(b[0:])), int64(binary.BigEndian.Uint64(b[8:])),
-		int64(binary.BigEndian.Uint64(b[16:]))}, nil
-}
-
 // SearchTraces returns one page of the traces of q.Project that start in
 // [q.From, q.To) and match q.Filter (see query.TraceSearch and compile.go
-// for the semantics), newest first by (start, trace id). Paging is by
-// keyset: the cursor holds the last trace's (start, id), so traces that
-// arrive between pages never shift or repeat rows of later pages. A limit
-// above query.MaxLimit or a range above query.MaxRange is clamped, with a
-// note. Bad filters, ranges and cursors return errors wrapping
-// loupe.ErrInvalid.
+// for the semantics), in the order of q.Sort (default newest first by
+// (start, trace id); see sort.go). Paging is by keyset: the cursor holds
+// the last trace's (sort value, start, id), so traces that arrive between
+// pages never shift or repeat rows of later pages. A limit above
+// query.MaxLimit or a range above query.MaxRange is clamped, with a note.
+// Bad filters, ranges, sorts and cursors (including a cursor made with
+// another sort) return errors wrapping loupe.ErrInvalid.
 func (s *Store) SearchTraces(ctx context.Context, q query.TraceSearch) (*loupe.TracePage, error) {
 	if s.closed.Load() {
 		return nil, fmt.Errorf("search traces: %w", loupe.ErrClosed)
@@ -328,9 +311,13 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 		limit = query.MaxLimit
 		page.Notes = append(page.Notes, fmt.Sprintf("limit clamped to %d", query.MaxLimit))
 	}
+	srt, err := newSortSpec(q.Sort)
+	if err != nil {
+		return nil, err
+	}
 	var cur *cursor
 	if q.Cursor != "" {
-		c, err := parseCursor(q.Cursor)
+		c, err := parseCursor(q.Cursor, srt)
 		if err != nil {
 			return nil, err
 		}
@@ -344,16 +331,25 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 	loaded := false
 	for {
 		ft := &fullText{s: s, ctx: ctx, project: q.Project, w: w, want: want, blocks: blocks, loaded: loaded}
-		if cur != nil {
+		if cur != nil && srt.newestFirst() {
 			ft.before = cur.start + 1
 		}
-		filter, fargs, usesTrace, err := compileFilter(q.Filter, ft.match)
+		filter, fargs, uses, err := compileFilterScopes(q.Filter, ft.match)
 		if err != nil {
 			return nil, err
 		}
 		blocks, loaded = ft.blocks, ft.loaded
 		ww := w
-		if ft.partial {
+		if ft.partial && !srt.newestFirst() {
+			// Only newest first can use a partial lookup: any other order
+			// needs every candidate of the range.
+			if want != 0 {
+				if want *= 8; want > s.ftsLimit() {
+					want = 0
+				}
+				continue
+			}
+		} else if ft.partial {
 			// Every span starting at or after ft.covered was looked up
 			// (blocks are visited by max start, newest first), so the
 			// traces starting there are complete.
@@ -361,7 +357,12 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 		}
 		final := !ft.partial || want == 0
 		if ww.from < ww.to {
-			traces, next, err := s.tracePage(ctx, q.Project, ww, filter, fargs, usesTrace, q.Filter != nil, cur, limit)
+			// A filter of only full-text conditions with few candidate
+			// spans reads its few traces in one go: walking windows would
+			// only add queries.
+			one := q.Filter != nil && uses.textOnly && ft.maxIDs <= oneWindowSpans
+			traces, next, err := s.tracePage(ctx, pageQuery{project: q.Project, w: ww, filter: filter, fargs: fargs, uses: uses,
+				hasFilter: q.Filter != nil, srt: srt, cur: cur, limit: limit, oneWindow: one})
 			if err != nil {
 				return nil, err
 			}
@@ -378,62 +379,6 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 			want = 0
 		}
 	}
-}
-
-// tracePage runs the page query of a search over w: at most limit traces
-// after cur, newest first, and the cursor of the next page ("" when none).
-func (s *Store) tracePage(ctx context.Context, project string, w window, filter string, fargs []any,
-	usesTrace, hasFilter bool, cur *cursor, limit int) ([]loupe.TraceSummary, string, error) {
-	p := tracePlan(project, w, filter, fargs, usesTrace, hasFilter)
-	var b strings.Builder
-	b.WriteString(p.with())
-	b.WriteString(`SELECT trace_hi, trace_lo, start_ns, duration_ns, name, status, span_count, service,
-	environment, tenant, session_id, prompt_name, prompt_version_id, model, input_tokens, output_tokens,
-	cost_usd, error_count FROM t`)
-	args := p.args
-	if cur != nil {
-		b.WriteString(` WHERE (start_ns < ? OR (start_ns = ? AND (trace_hi < ? OR (trace_hi = ? AND trace_lo < ?))))`)
-		args = append(args, cur.start, cur.start, cur.hi, cur.hi, cur.lo)
-	}
-	b.WriteString(` ORDER BY start_ns DESC, trace_hi DESC, trace_lo DESC LIMIT ?`)
-	args = append(args, limit+1)
-
-	rows, err := s.db.QueryContext(ctx, b.String(), args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("query traces: %w", err)
-	}
-	defer rows.Close()
-	traces := []loupe.TraceSummary{}
-	next := ""
-	var last cursor
-	for rows.Next() {
-		var (
-			t          loupe.TraceSummary
-			hi, lo     int64
-			start, dur int64
-			status     string
-		)
-		if err := rows.Scan(&hi, &lo, &start, &dur, &t.Name, &status, &t.SpanCount, &t.Service,
-			&t.Environment, &t.Tenant, &t.SessionID, &t.PromptName, &t.PromptVersionID, &t.Model,
-			&t.InputTokens, &t.OutputTokens, &t.CostUSD, &t.ErrorCount); err != nil {
-			return nil, "", fmt.Errorf("scan trace: %w", err)
-		}
-		if len(traces) == limit {
-			next = last.String()
-			break
-		}
-		t.Project = project
-		t.TraceID = traceIDOf(hi, lo)
-		t.Start = time.Unix(0, start).UTC()
-		t.Duration = float64(dur) / 1e6
-		t.Status = loupe.TraceStatus(status)
-		traces = append(traces, t)
-		last = cursor{start, hi, lo}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("read traces: %w", err)
-	}
-	return traces, next, nil
 }
 
 func traceIDOf(hi, lo int64) (id loupe.TraceID) {

@@ -54,17 +54,51 @@ func mustParse(b *testing.B, f string) query.Expr {
 	return e
 }
 
+// BenchmarkSearch runs filtered searches (limit 50, newest first): the
+// query harness's trace-level filter (prompt version and trace status) over
+// the whole range and over the last hour, a span-level filter no span
+// satisfies over both (the workload puts the version on prompt.load and the
+// error on a tool span), no filter, and a sorted list.
+//
+//	LOUPE_BENCH_SPANS=1000000 go test ./internal/duckdb -run '^$' -bench 'Search$' -benchtime 20x
 func BenchmarkSearch(b *testing.B) {
-	s, _, to := benchStore(b)
-	var pv string
-	s.db.QueryRow(`SELECT prompt_version_id FROM spans WHERE prompt_version_id <> '' LIMIT 1`).Scan(&pv)
-	f := mustParse(b, `prompt.version_id = "`+pv+`" and status = error`)
-	q := query.TraceSearch{Project: loupe.DefaultProject, Filter: f, From: to.Add(-time.Hour), To: to, Limit: 50}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.SearchTraces(b.Context(), q); err != nil {
-			b.Fatal(err)
-		}
+	s, from, to := benchStore(b)
+	const pv = "prv_2026_06_03_17"
+	degraded := `prompt.version_id = "` + pv + `" and trace.status = degraded`
+	spanErr := `prompt.version_id = "` + pv + `" and status = error`
+	for _, bc := range []struct {
+		name, filter string
+		from         time.Time
+		sort         string
+	}{
+		{"TraceStatus", degraded, from, ""},
+		{"TraceStatusHour", degraded, to.Add(-time.Hour), ""},
+		{"SpanStatus", spanErr, from, ""},
+		{"SpanStatusHour", spanErr, to.Add(-time.Hour), ""},
+		{"All", "", from, ""},
+		{"SortDurationHour", "", to.Add(-time.Hour), "-duration_ms"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var f query.Expr
+			if bc.filter != "" {
+				f = mustParse(b, bc.filter)
+			}
+			srt, err := query.ParseSort(bc.sort)
+			if err != nil {
+				b.Fatal(err)
+			}
+			q := query.TraceSearch{Project: loupe.DefaultProject, Filter: f, From: bc.from, To: to, Limit: 50, Sort: srt}
+			b.ReportAllocs()
+			var n int
+			for b.Loop() {
+				p, err := s.SearchTraces(b.Context(), q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(p.Traces)
+			}
+			b.ReportMetric(float64(n), "traces")
+		})
 	}
 }
 
@@ -93,6 +127,7 @@ func BenchmarkFullText(b *testing.B) {
 		{"Common", `input contains "refund"`},
 		{"Rare", `input contains "` + rare + `"`},
 		{"CommonAndRare", `payload contains "refund ` + rare + `"`},
+		{"Absent", `input contains "zyzzogeton"`},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			q := query.TraceSearch{Project: loupe.DefaultProject, Filter: mustParse(b, bc.filter), From: from, To: to, Limit: 50}
@@ -105,7 +140,7 @@ func BenchmarkFullText(b *testing.B) {
 				}
 				n = len(p.Traces)
 			}
-			if n == 0 {
+			if n == 0 && bc.name != "Absent" {
 				b.Fatalf("%s: no traces", bc.filter)
 			}
 			b.ReportMetric(float64(n), "traces")

@@ -11,8 +11,8 @@ import (
 	"github.com/loupehq/loupe/internal/query"
 )
 
-// handleSearch serves GET /api/v1/traces?q=FILTER&since=1h&from=&to=&limit=50&cursor=C:
-// one page of trace summaries, newest first, as
+// handleSearch serves GET /api/v1/traces?q=FILTER&since=1h&from=&to=&limit=50&sort=-duration_ms&cursor=C:
+// one page of trace summaries, newest first unless sort says otherwise, as
 // {"traces":[...],"next":"...","notes":[...]}.
 func handleSearch(log *slog.Logger, reader loupe.TraceReader) http.Handler {
 	searcher, _ := reader.(Searcher)
