@@ -102,9 +102,9 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		if cfg.JSON {
 			return writeJSON(stdout, struct {
-				Key   keyOut `json:"key"`
-				Token string `json:"token"`
-			}{newKeyOut(key), token})
+				Key   auth.KeyInfo `json:"key"`
+				Token string       `json:"token"`
+			}{key.Info(), token})
 		}
 		fmt.Fprintf(stderr, "created key %s (project %s, role %s); it is shown only now, store it safely:\n", key.ID, key.Project, key.Role)
 		fmt.Fprintln(stdout, token)
@@ -117,13 +117,13 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return err
 		}
-		out := make([]keyOut, len(keys))
+		out := make([]auth.KeyInfo, len(keys))
 		for i, k := range keys {
-			out[i] = newKeyOut(k)
+			out[i] = k.Info()
 		}
 		if cfg.JSON {
 			return writeJSON(stdout, struct {
-				Keys []keyOut `json:"keys"`
+				Keys []auth.KeyInfo `json:"keys"`
 			}{out})
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -150,27 +150,13 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		if cfg.JSON {
 			return writeJSON(stdout, struct {
-				Key keyOut `json:"key"`
-			}{newKeyOut(key)})
+				Key auth.KeyInfo `json:"key"`
+			}{key.Info()})
 		}
 		fmt.Fprintf(stdout, "revoked key %s (project %s, role %s)\n", key.ID, key.Project, key.Role)
 		return nil
 	}
 	return &usageError{message: fmt.Sprintf("keys: unknown subcommand %q", sub), hint: "loupe keys -h"}
-}
-
-// keyOut is a key as the CLI and the API show it: no hash, no secret.
-type keyOut struct {
-	ID        string     `json:"id"`
-	Project   string     `json:"project"`
-	Role      auth.Role  `json:"role"`
-	Name      string     `json:"name"`
-	Created   time.Time  `json:"created"`
-	RevokedAt *time.Time `json:"revoked_at"`
-}
-
-func newKeyOut(k auth.Key) keyOut {
-	return keyOut{ID: k.ID, Project: k.Project, Role: k.Role, Name: k.Name, Created: k.Created, RevokedAt: k.RevokedAt}
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -205,10 +191,11 @@ func (f *fileKeys) revoke(_ context.Context, project, id string) (auth.Key, erro
 // apiKeys calls /api/v1/keys with an admin key.
 type apiKeys struct{ c *apiClient }
 
-// apiKey is the API's JSON of a key.
+// apiKey is the API's JSON of a key (auth.KeyInfo, which shares
+// auth.Key's JSON names; the hash stays empty).
 type apiKey struct {
-	Key   keyOut `json:"key"`
-	Token string `json:"token"`
+	Key   auth.Key `json:"key"`
+	Token string   `json:"token"`
 }
 
 func (a *apiKeys) create(ctx context.Context, project string, role auth.Role, name string) (auth.Key, string, error) {
@@ -221,7 +208,7 @@ func (a *apiKeys) create(ctx context.Context, project string, role auth.Role, na
 	if err := json.Unmarshal(rb, &out); err != nil {
 		return auth.Key{}, "", fmt.Errorf("decode answer: %w", err)
 	}
-	return fromKeyOut(out.Key), out.Token, nil
+	return out.Key, out.Token, nil
 }
 
 func (a *apiKeys) list(ctx context.Context, project string) ([]auth.Key, error) {
@@ -230,7 +217,7 @@ func (a *apiKeys) list(ctx context.Context, project string) ([]auth.Key, error) 
 		return nil, err
 	}
 	var out struct {
-		Keys []keyOut `json:"keys"`
+		Keys []auth.Key `json:"keys"`
 	}
 	if err := json.Unmarshal(rb, &out); err != nil {
 		return nil, fmt.Errorf("decode answer: %w", err)
@@ -238,7 +225,7 @@ func (a *apiKeys) list(ctx context.Context, project string) ([]auth.Key, error) 
 	var keys []auth.Key
 	for _, k := range out.Keys {
 		if project == "" || k.Project == project {
-			keys = append(keys, fromKeyOut(k))
+			keys = append(keys, k)
 		}
 	}
 	return keys, nil
@@ -253,9 +240,5 @@ func (a *apiKeys) revoke(ctx context.Context, _ string, id string) (auth.Key, er
 	if err := json.Unmarshal(rb, &out); err != nil {
 		return auth.Key{}, fmt.Errorf("decode answer: %w", err)
 	}
-	return fromKeyOut(out.Key), nil
-}
-
-func fromKeyOut(k keyOut) auth.Key {
-	return auth.Key{ID: k.ID, Project: k.Project, Role: k.Role, Name: k.Name, Created: k.Created, RevokedAt: k.RevokedAt}
+	return out.Key, nil
 }

@@ -57,8 +57,8 @@ func TestKeysOffline(t *testing.T) {
 
 	out, _ = runCLI(t, 0, "keys", "create", "--data", dir, "--project", "beta", "--role", "viewer", "--json")
 	var created struct {
-		Key   keyOut `json:"key"`
-		Token string `json:"token"`
+		Key   auth.KeyInfo `json:"key"`
+		Token string       `json:"token"`
 	}
 	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Key.Project != "beta" || !strings.HasPrefix(created.Token, "loupe_") {
 		t.Errorf("keys create --json = %q (%v), want key and token", out, err)
@@ -66,7 +66,7 @@ func TestKeysOffline(t *testing.T) {
 
 	out, _ = runCLI(t, 0, "keys", "list", "--data", dir, "--project", "beta", "--json")
 	var listed struct {
-		Keys []keyOut `json:"keys"`
+		Keys []auth.KeyInfo `json:"keys"`
 	}
 	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed.Keys) != 1 || listed.Keys[0].Project != "beta" {
 		t.Errorf("keys list --project beta --json = %q (%v), want beta's key only", out, err)

@@ -77,6 +77,22 @@ type Key struct {
 	Hash string `json:"hash"`
 }
 
+// KeyInfo is a key as the API and the CLI show it: never its secret nor
+// its hash. Its JSON names are those of Key.
+type KeyInfo struct {
+	ID        string     `json:"id"`
+	Project   string     `json:"project"`
+	Role      Role       `json:"role"`
+	Name      string     `json:"name"`
+	Created   time.Time  `json:"created"`
+	RevokedAt *time.Time `json:"revoked_at"` // nil while the key is active
+}
+
+// Info returns what may be shown of k.
+func (k Key) Info() KeyInfo {
+	return KeyInfo{ID: k.ID, Project: k.Project, Role: k.Role, Name: k.Name, Created: k.Created, RevokedAt: k.RevokedAt}
+}
+
 // Active reports whether the key has not been revoked.
 func (k Key) Active() bool { return k.RevokedAt == nil }
 

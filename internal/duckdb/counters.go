@@ -229,26 +229,11 @@ func (s *Store) counters(ctx context.Context, q query.CountersRequest) (*loupe.C
 	if err != nil {
 		return nil, err
 	}
-	orderByGroupSize(aggs, func(a *counterAgg) ([]string, int64) { return a.gvals, a.bucket },
-		func(a *counterAgg) float64 { return float64(a.Requests) })
-	ngroups := 0
-	prev := ""
-	for i := range aggs {
-		a := &aggs[i]
-		if k := strings.Join(a.gvals, "\x00"); i == 0 || k != prev {
-			ngroups++
-			prev = k
-		}
-		if ngroups > query.MaxGroups {
-			continue
-		}
+	aggs = largestGroups(aggs, func(a *counterAgg) ([]string, int64) { return a.gvals, a.bucket },
+		func(a *counterAgg) float64 { return float64(a.Requests) }, &c.Notes)
+	for _, a := range aggs {
 		r := a.CounterRow
-		if len(q.By) > 0 {
-			r.Group = make(map[string]string, len(q.By))
-			for j, f := range q.By {
-				r.Group[f.Name] = a.gvals[j]
-			}
-		}
+		r.Group = groupOf(q.By, a.gvals)
 		if iv > 0 {
 			r.Bucket = time.Unix(0, a.bucket).UTC()
 		}
@@ -256,9 +241,6 @@ func (s *Store) counters(ctx context.Context, q query.CountersRequest) (*loupe.C
 			r.ErrorRate = float64(r.Errors) / float64(r.Requests)
 		}
 		c.Rows = append(c.Rows, r)
-	}
-	if ngroups > query.MaxGroups {
-		c.Notes = append(c.Notes, fmt.Sprintf("%d groups; only the %d largest are shown", ngroups, query.MaxGroups))
 	}
 	return c, nil
 }
@@ -292,4 +274,38 @@ func orderByGroupSize[T any](rows []T, key func(*T) (gvals []string, bucket int6
 		}
 		return 0
 	})
+}
+
+// largestGroups orders rows as orderByGroupSize does and keeps the rows of
+// the query.MaxGroups largest groups, with a note when it drops any.
+func largestGroups[T any](rows []T, key func(*T) (gvals []string, bucket int64), size func(*T) float64, notes *[]string) []T {
+	orderByGroupSize(rows, key, size)
+	ngroups, keep, prev := 0, len(rows), ""
+	for i := range rows {
+		g, _ := key(&rows[i])
+		if k := strings.Join(g, "\x00"); i == 0 || k != prev {
+			ngroups++
+			prev = k
+		}
+		if ngroups == query.MaxGroups+1 && keep == len(rows) {
+			keep = i
+		}
+	}
+	if ngroups > query.MaxGroups {
+		*notes = append(*notes, fmt.Sprintf("%d groups; only the %d largest are shown", ngroups, query.MaxGroups))
+	}
+	return rows[:keep]
+}
+
+// groupOf maps the names of the fields by to a row's group values; nil
+// when the query does not group.
+func groupOf(by []query.Field, gvals []string) map[string]string {
+	if len(by) == 0 {
+		return nil
+	}
+	g := make(map[string]string, len(by))
+	for i, f := range by {
+		g[f.Name] = gvals[i]
+	}
+	return g
 }

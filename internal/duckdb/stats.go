@@ -280,12 +280,7 @@ func (s *Store) stats(ctx context.Context, q query.StatsRequest) (*loupe.Stats, 
 			return nil, fmt.Errorf("scan stats: %w", err)
 		}
 		ngroups = ng
-		if len(gcols) > 0 {
-			r.Group = make(map[string]string, len(gcols))
-			for i, f := range q.By {
-				r.Group[f.Name] = gvals[i]
-			}
-		}
+		r.Group = groupOf(q.By, gvals)
 		if iv > 0 {
 			r.Bucket = time.Unix(0, bk).UTC()
 		}

@@ -217,31 +217,15 @@ FROM wq GROUP BY ` + part
 		}
 	}
 
-	orderByGroupSize(out, func(r *row) ([]string, int64) { return r.gvals, r.bucket }, func(r *row) float64 { return r.size })
-	ngroups, prev := 0, ""
-	for i := range out {
-		o := &out[i]
-		if k := strings.Join(o.gvals, "\x00"); i == 0 || k != prev {
-			ngroups++
-			prev = k
-		}
-		if ngroups > query.MaxGroups {
-			continue
-		}
+	out = largestGroups(out, func(r *row) ([]string, int64) { return r.gvals, r.bucket },
+		func(r *row) float64 { return r.size }, &st.Notes)
+	for _, o := range out {
 		r := o.r
-		if len(q.By) > 0 {
-			r.Group = make(map[string]string, len(q.By))
-			for j, f := range q.By {
-				r.Group[f.Name] = o.gvals[j]
-			}
-		}
+		r.Group = groupOf(q.By, o.gvals)
 		if iv > 0 {
 			r.Bucket = time.Unix(0, o.bucket).UTC()
 		}
 		st.Rows = append(st.Rows, r)
-	}
-	if ngroups > query.MaxGroups {
-		st.Notes = append(st.Notes, fmt.Sprintf("%d groups; only the %d largest are shown", ngroups, query.MaxGroups))
 	}
 	if smp.exact {
 		st.Notes = append(st.Notes, "sampling on: count, errors, tokens and cost are exact (pre-sampling counters); percentiles are estimates from kept traces")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/loupehq/loupe"
@@ -69,23 +68,13 @@ func parseCounters(r *http.Request, now time.Time) (query.CountersRequest, []str
 	if q.From, q.To, notes, err = timeRange(v, now, defaultStatsSince); err != nil {
 		return q, nil, err
 	}
-	for _, s := range v["by"] {
-		for name := range strings.SplitSeq(s, ",") {
-			name = strings.TrimSpace(name)
-			if name == "" {
-				continue
-			}
-			f, err := query.ParseField(name)
-			if err != nil || !query.CounterDimension(f) {
-				return q, nil, paramError("by", "%q is not a counter dimension; valid: %s", name, counterDims)
-			}
-			for _, g := range q.By {
-				if g == f {
-					return q, nil, paramError("by", "dimension %s is given twice", f.Name)
-				}
-			}
-			q.By = append(q.By, f)
+	if q.By, err = parseFields(v["by"], "dimension", func(name string, f query.Field, err error) error {
+		if err != nil || !query.CounterDimension(f) {
+			return paramError("by", "%q is not a counter dimension; valid: %s", name, counterDims)
 		}
+		return nil
+	}); err != nil {
+		return q, nil, err
 	}
 	if s := v.Get("interval"); s != "" {
 		d, err := ParseDuration(s)

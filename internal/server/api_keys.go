@@ -26,20 +26,6 @@ func addAuthRoutes(mux *http.ServeMux, log *slog.Logger, opts Options) {
 	addLoginRoutes(mux, log, opts)
 }
 
-// keyJSON is the API form of a key: never the secret nor its hash.
-type keyJSON struct {
-	ID        string     `json:"id"`
-	Project   string     `json:"project"`
-	Role      auth.Role  `json:"role"`
-	Name      string     `json:"name"`
-	Created   time.Time  `json:"created"`
-	RevokedAt *time.Time `json:"revoked_at"`
-}
-
-func newKeyJSON(k auth.Key) keyJSON {
-	return keyJSON{ID: k.ID, Project: k.Project, Role: k.Role, Name: k.Name, Created: k.Created, RevokedAt: k.RevokedAt}
-}
-
 // handleCreateKey serves POST /api/v1/keys {"project"?, "role", "name"?}:
 // a new key of the caller's project, answered as {"key": {...}, "token":
 // "loupe_..."}; the token is shown this once. An admin may create keys in
@@ -83,9 +69,9 @@ func handleCreateKey(log *slog.Logger, keys *auth.Keys) http.Handler {
 		}
 		log.Info("api key created", "key_id", key.ID, "project", key.Project, "role", key.Role, "by", p.KeyID)
 		encode(w, log, http.StatusCreated, struct {
-			Key   keyJSON `json:"key"`
-			Token string  `json:"token"`
-		}{newKeyJSON(key), token})
+			Key   auth.KeyInfo `json:"key"`
+			Token string       `json:"token"`
+		}{key.Info(), token})
 	})
 }
 
@@ -102,12 +88,12 @@ func handleListKeys(log *slog.Logger, keys *auth.Keys) http.Handler {
 			writeError(w, log, formatAPI, err)
 			return
 		}
-		out := make([]keyJSON, len(list))
+		out := make([]auth.KeyInfo, len(list))
 		for i, k := range list {
-			out[i] = newKeyJSON(k)
+			out[i] = k.Info()
 		}
 		encode(w, log, http.StatusOK, struct {
-			Keys []keyJSON `json:"keys"`
+			Keys []auth.KeyInfo `json:"keys"`
 		}{out})
 	})
 }
@@ -128,8 +114,8 @@ func handleRevokeKey(log *slog.Logger, keys *auth.Keys) http.Handler {
 		}
 		log.Info("api key revoked", "key_id", key.ID, "project", key.Project, "by", p.KeyID)
 		encode(w, log, http.StatusOK, struct {
-			Key keyJSON `json:"key"`
-		}{newKeyJSON(key)})
+			Key auth.KeyInfo `json:"key"`
+		}{key.Info()})
 	})
 }
 

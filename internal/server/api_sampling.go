@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/loupehq/loupe"
+	"github.com/loupehq/loupe/internal/auth"
 	"github.com/loupehq/loupe/internal/sample"
 )
 
@@ -33,19 +34,29 @@ const maxBoostBody = 64 << 10
 
 // addSamplingRoutes registers the sampling API; s may be nil.
 func addSamplingRoutes(mux *http.ServeMux, log *slog.Logger, s Sampling) {
-	mux.Handle("GET /api/v1/sampling/policy", handleSamplingPolicy(log, s))
-	mux.Handle("GET /api/v1/sampling/decisions/{trace_id}", handleSamplingDecision(log, s))
-	mux.Handle("GET /api/v1/sampling/boosts", handleBoosts(log, s))
-	mux.Handle("POST /api/v1/sampling/boosts", handleAddBoost(log, s))
-	mux.Handle("DELETE /api/v1/sampling/boosts/{id}", handleRevokeBoost(log, s))
+	const mayNotRead, adminOnly = "this key may not read", "boosts need an admin key"
+	read, admin := auth.Principal.CanRead, auth.Principal.CanAdmin
+	mux.Handle("GET /api/v1/sampling/policy", requireRole(log, read, mayNotRead, handleSamplingPolicy(log, s)))
+	mux.Handle("GET /api/v1/sampling/decisions/{trace_id}", requireRole(log, read, mayNotRead, handleSamplingDecision(log, s)))
+	mux.Handle("GET /api/v1/sampling/boosts", requireRole(log, read, mayNotRead, handleBoosts(log, s)))
+	mux.Handle("POST /api/v1/sampling/boosts", requireRole(log, admin, adminOnly, handleAddBoost(log, s)))
+	mux.Handle("DELETE /api/v1/sampling/boosts/{id}", requireRole(log, admin, adminOnly, handleRevokeBoost(log, s)))
+}
+
+// requireRole serves h to callers whose principal passes can, and answers
+// the others 403 with reason.
+func requireRole(log *slog.Logger, can func(auth.Principal) bool, reason string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !can(principalOf(r.Context())) {
+			writeError(w, log, formatAPI, fmt.Errorf("%w: %s", errForbidden, reason))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func handleSamplingPolicy(log *slog.Logger, s Sampling) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !principalOf(r.Context()).CanRead() {
-			writeError(w, log, formatAPI, fmt.Errorf("%w: this key may not read", errForbidden))
-			return
-		}
 		if s == nil {
 			encode(w, log, http.StatusOK, map[string]any{"mode": "all", "name": "all", "rules": []any{}})
 			return
@@ -58,10 +69,6 @@ func handleSamplingPolicy(log *slog.Logger, s Sampling) http.Handler {
 func handleSamplingDecision(log *slog.Logger, s Sampling) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
-		if !p.CanRead() {
-			writeError(w, log, formatAPI, fmt.Errorf("%w: this key may not read", errForbidden))
-			return
-		}
 		id, err := loupe.ParseTraceID(r.PathValue("trace_id"))
 		if err != nil {
 			writeError(w, log, formatAPI, fmt.Errorf("%w: trace id: %v", loupe.ErrInvalid, err))
@@ -84,10 +91,6 @@ func handleSamplingDecision(log *slog.Logger, s Sampling) http.Handler {
 func handleBoosts(log *slog.Logger, s Sampling) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
-		if !p.CanRead() {
-			writeError(w, log, formatAPI, fmt.Errorf("%w: this key may not read", errForbidden))
-			return
-		}
 		list := []sample.Boost{}
 		if s != nil {
 			list = append(list, s.Boosts(p.Project)...)
@@ -112,10 +115,6 @@ type boostRequest struct {
 func handleAddBoost(log *slog.Logger, s Sampling) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
-		if !p.CanAdmin() {
-			writeError(w, log, formatAPI, fmt.Errorf("%w: boosts need an admin key", errForbidden))
-			return
-		}
 		if s == nil {
 			writeError(w, log, formatAPI, errSamplingOff)
 			return
@@ -173,10 +172,6 @@ func decodeBoost(body io.Reader, now time.Time) (sample.Boost, error) {
 func handleRevokeBoost(log *slog.Logger, s Sampling) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r.Context())
-		if !p.CanAdmin() {
-			writeError(w, log, formatAPI, fmt.Errorf("%w: boosts need an admin key", errForbidden))
-			return
-		}
 		if s == nil {
 			writeError(w, log, formatAPI, fmt.Errorf("boost %q: %w", r.PathValue("id"), loupe.ErrNotFound))
 			return

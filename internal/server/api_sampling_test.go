@@ -44,6 +44,7 @@ func TestSamplingAPI(t *testing.T) {
 	h := newHandler(t, server.Options{Sampling: s}, &fakeIngester{}, nil)
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	viewer := &auth.Principal{Project: loupe.DefaultProject, Role: auth.RoleViewer}
+	ingest := &auth.Principal{Project: loupe.DefaultProject, Role: auth.RoleIngest}
 
 	tests := []struct {
 		name       string
@@ -58,6 +59,10 @@ func TestSamplingAPI(t *testing.T) {
 		{"NoSelector", "POST", "/api/v1/sampling/boosts", `{"rate":1,"for":"1h"}`, nil, 400, "tenant, route, model or prompt_version"},
 		{"BadFor", "POST", "/api/v1/sampling/boosts", `{"tenant":"t1","rate":1,"for":"-1h"}`, nil, 400, "positive duration"},
 		{"ViewerMayNotBoost", "POST", "/api/v1/sampling/boosts", `{"tenant":"t1","rate":1,"for":"1h"}`, viewer, 403, "admin"},
+		{"ViewerMayNotRevoke", "DELETE", "/api/v1/sampling/boosts/bst_nope", "", viewer, 403, "admin"},
+		{"IngestMayNotReadPolicy", "GET", "/api/v1/sampling/policy", "", ingest, 403, "may not read"},
+		{"IngestMayNotReadDecision", "GET", "/api/v1/sampling/decisions/4bf92f3577b34da6a3ce929d0e0e4736", "", ingest, 403, "may not read"},
+		{"IngestMayNotListBoosts", "GET", "/api/v1/sampling/boosts", "", ingest, 403, "may not read"},
 		{"Created", "POST", "/api/v1/sampling/boosts", `{"tenant":"t1","rate":0.5,"until":"` + future + `"}`, nil, 201, `"rate":0.5`},
 		{"Listed", "GET", "/api/v1/sampling/boosts", "", viewer, 200, `"tenant":"t1"`},
 		{"Policy", "GET", "/api/v1/sampling/policy", "", viewer, 200, `"name":"production"`},

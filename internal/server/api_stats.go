@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,29 @@ func parseStats(r *http.Request, now time.Time) (query.StatsRequest, []string, e
 // Groupable fields are the string and enum span and trace fields and any
 // attribute key.
 func parseBy(vals []string) ([]query.Field, error) {
+	fs, err := parseFields(vals, "field", func(name string, f query.Field, err error) error {
+		if err != nil {
+			return paramError("by", "unknown field %q; valid fields: %s, or attr.KEY for an attribute", name, strings.Join(groupableFields(), ", "))
+		}
+		if !groupable(f) {
+			return paramError("by", "cannot group by %s (a %s field); valid fields: %s, or attr.KEY for an attribute", f.Name, f.Type, strings.Join(groupableFields(), ", "))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(fs) > maxByFields {
+		return nil, paramError("by", "%d fields, at most %d", len(fs), maxByFields)
+	}
+	return fs, nil
+}
+
+// parseFields resolves by= values (comma-separated, possibly repeated) into
+// distinct fields. check sees each name with its query.ParseField result
+// and returns the error refusing it, or nil; what names a repeated field in
+// its error ("field", "dimension").
+func parseFields(vals []string, what string, check func(name string, f query.Field, err error) error) ([]query.Field, error) {
 	var fs []query.Field
 	for _, v := range vals {
 		for name := range strings.SplitSeq(v, ",") {
@@ -85,22 +109,14 @@ func parseBy(vals []string) ([]query.Field, error) {
 				continue
 			}
 			f, err := query.ParseField(name)
-			if err != nil {
-				return nil, paramError("by", "unknown field %q; valid fields: %s, or attr.KEY for an attribute", name, strings.Join(groupableFields(), ", "))
+			if err := check(name, f, err); err != nil {
+				return nil, err
 			}
-			if !groupable(f) {
-				return nil, paramError("by", "cannot group by %s (a %s field); valid fields: %s, or attr.KEY for an attribute", f.Name, f.Type, strings.Join(groupableFields(), ", "))
-			}
-			for _, g := range fs {
-				if g == f {
-					return nil, paramError("by", "field %s is given twice", f)
-				}
+			if slices.Contains(fs, f) {
+				return nil, paramError("by", "%s %s is given twice", what, f)
 			}
 			fs = append(fs, f)
 		}
-	}
-	if len(fs) > maxByFields {
-		return nil, paramError("by", "%d fields, at most %d", len(fs), maxByFields)
 	}
 	return fs, nil
 }

@@ -15,13 +15,8 @@ import (
 // the canonical fields of DESIGN.md §5.
 func handleTrace(log *slog.Logger, reader loupe.TraceReader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if reader == nil {
-			writeError(w, log, formatAPI, errNoReader)
-			return
-		}
-		id, err := loupe.ParseTraceID(r.PathValue("id"))
-		if err != nil {
-			writeError(w, log, formatAPI, err)
+		id, ok := apiTraceID(w, r, log, reader)
+		if !ok {
 			return
 		}
 		tr, err := reader.Trace(r.Context(), principalOf(r.Context()).Project, id)

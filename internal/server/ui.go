@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -53,6 +54,15 @@ func addUIRoutes(mux *http.ServeMux, log *slog.Logger, reader loupe.TraceReader)
 	mux.Handle("GET /sessions/{id}", page(handleUISession(log, reader, tmpl)))
 	mux.Handle("GET /stats", page(handleUIStats(log, reader, tmpl)))
 	addUITraceRoutes(mux, log, reader)
+}
+
+// uiAPIRequest is r as the JSON API's request at apiPath with query api: a
+// page reads its parameters through the API's parsers, so the page and the
+// API accept the same values and answer the same errors.
+func uiAPIRequest(r *http.Request, apiPath string, api url.Values) *http.Request {
+	req := r.Clone(r.Context())
+	req.URL = &url.URL{Path: apiPath, RawQuery: api.Encode()}
+	return req
 }
 
 // uiHeaders sets the security headers of every UI response.

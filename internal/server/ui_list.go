@@ -264,8 +264,7 @@ func handleUIList(log *slog.Logger, reader loupe.TraceReader, tmpl *uiTemplates)
 		api := uiRangeValues(st.Since, st.From, st.To)
 		api.Set("sort", st.Sort)
 		api.Set("cursor", st.Cursor)
-		req := r.Clone(r.Context())
-		req.URL = &url.URL{Path: "/api/v1/traces", RawQuery: api.Encode()}
+		req := uiAPIRequest(r, "/api/v1/traces", api)
 		q, notes, err := parseSearch(req, time.Now())
 		if err == nil {
 			q.Filter, err = uiFilter(st.Q, st.Quick)

@@ -74,8 +74,7 @@ func handleUISessions(log *slog.Logger, reader loupe.TraceReader, tmpl *uiTempla
 		pageNo = max(pageNo, 0)
 
 		api := url.Values{"since": {d.Since}, "by": {"session.id"}, "level": {"trace"}, "q": {d.Q}}
-		req := r.Clone(r.Context())
-		req.URL = &url.URL{Path: "/api/v1/stats", RawQuery: api.Encode()}
+		req := uiAPIRequest(r, "/api/v1/stats", api)
 		q, notes, err := parseStats(req, time.Now())
 		var st *loupe.Stats
 		if err == nil {
@@ -175,8 +174,7 @@ func handleUISession(log *slog.Logger, reader loupe.TraceReader, tmpl *uiTemplat
 		d := uiSessionData{ID: id, Since: cmp.Or(v.Get("since"), uiSessionSince), CanPayloads: p.CanReadPayloads()}
 		api := url.Values{"since": {d.Since}, "sort": {"start_time"}, "cursor": {v.Get("cursor")},
 			"limit": {strconv.Itoa(uiSessionTraces)}}
-		req := r.Clone(r.Context())
-		req.URL = &url.URL{Path: "/api/v1/traces", RawQuery: api.Encode()}
+		req := uiAPIRequest(r, "/api/v1/traces", api)
 		q, notes, err := parseSearch(req, time.Now())
 		if err != nil {
 			tmpl.renderError(w, r, log, err)

@@ -167,8 +167,7 @@ func handleUIStats(log *slog.Logger, reader loupe.TraceReader, tmpl *uiTemplates
 // (no grouping, with an interval) and grouped by d.By (no interval).
 func uiStatsRequests(r *http.Request, d uiStatsData) (overTime, grouped query.StatsRequest, notes []string, err error) {
 	api := url.Values{"since": {d.Since}, "q": {d.Q}, "level": {"trace"}}
-	req := r.Clone(r.Context())
-	req.URL = &url.URL{Path: "/api/v1/stats", RawQuery: api.Encode()}
+	req := uiAPIRequest(r, "/api/v1/stats", api)
 	base, notes, err := parseStats(req, time.Now())
 	if err != nil {
 		return overTime, grouped, nil, err

@@ -101,13 +101,8 @@ func addUITraceRoutes(mux *http.ServeMux, log *slog.Logger, reader loupe.TraceRe
 // payloads.
 func handleTraceOutline(log *slog.Logger, reader loupe.TraceReader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if reader == nil {
-			writeAPIError(w, log, errNoReader)
-			return
-		}
-		id, err := loupe.ParseTraceID(r.PathValue("id"))
-		if err != nil {
-			writeAPIError(w, log, err)
+		id, ok := apiTraceID(w, r, log, reader)
+		if !ok {
 			return
 		}
 		spans, err := traceOutline(r.Context(), reader, principalOf(r.Context()).Project, id)
@@ -120,6 +115,21 @@ func handleTraceOutline(log *slog.Logger, reader loupe.TraceReader) http.Handler
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write(body)
 	})
+}
+
+// apiTraceID returns the {id} of a trace API request, or answers the error
+// (no reader, a bad id) and returns false.
+func apiTraceID(w http.ResponseWriter, r *http.Request, log *slog.Logger, reader loupe.TraceReader) (loupe.TraceID, bool) {
+	if reader == nil {
+		writeAPIError(w, log, errNoReader)
+		return loupe.TraceID{}, false
+	}
+	id, err := loupe.ParseTraceID(r.PathValue("id"))
+	if err != nil {
+		writeAPIError(w, log, err)
+		return loupe.TraceID{}, false
+	}
+	return id, true
 }
 
 // spanDetailJSON is the API form of one span for the detail panel: the
@@ -135,13 +145,8 @@ type spanDetailJSON struct {
 // with its attributes and, when the caller may read payloads, its payload.
 func handleTraceSpan(log *slog.Logger, reader loupe.TraceReader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if reader == nil {
-			writeAPIError(w, log, errNoReader)
-			return
-		}
-		id, err := loupe.ParseTraceID(r.PathValue("id"))
-		if err != nil {
-			writeAPIError(w, log, err)
+		id, ok := apiTraceID(w, r, log, reader)
+		if !ok {
 			return
 		}
 		sid, err := loupe.ParseSpanID(r.PathValue("span_id"))
