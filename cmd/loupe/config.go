@@ -182,7 +182,7 @@ func (c *serveConfig) Validate() error {
 	case c.SamplingGrace <= 0 || c.SamplingTimeout <= 0:
 		return &usageError{message: fmt.Sprintf("--sampling-grace %s and --sampling-timeout %s must be positive", c.SamplingGrace, c.SamplingTimeout), hint: "--sampling-grace 5s --sampling-timeout 60s"}
 	case c.SamplingMaxBytes <= 0:
-		return &usageError{message: fmt.Sprintf("--sampling-max-bytes %d must be positive", c.SamplingMaxBytes), hint: fmt.Sprintf("--sampling-max-bytes %d (256 MiB)", sample.DefaultMaxBytes)}
+		return &usageError{message: fmt.Sprintf("--sampling-max-bytes %d must be positive", c.SamplingMaxBytes), hint: fmt.Sprintf("--sampling-max-bytes %d (128 MiB)", sample.DefaultMaxBytes)}
 	case c.Sampling != "all" && c.DecodeOnly:
 		return &usageError{message: "--sampling needs storage, but --decode-only stores nothing", hint: "--sampling all"}
 	case c.Auth != "auto" && c.Auth != "on" && c.Auth != "off":

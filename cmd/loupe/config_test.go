@@ -61,7 +61,7 @@ func TestParseServeConfig(t *testing.T) {
 				Addr: "127.0.0.1:7000", GRPCAddr: "127.0.0.1:7001", Data: "d",
 				MaxBodyBytes: 2048, MaxAttributeBytes: 64, Prices: "p.json",
 				DecodeOnly: false, QueueSpans: 10, Auth: "auto", LogLevel: slog.LevelWarn,
-				Sampling: "all", SamplingGrace: 5 * time.Second, SamplingTimeout: time.Minute, SamplingMaxBytes: 256 << 20,
+				Sampling: "all", SamplingGrace: 5 * time.Second, SamplingTimeout: time.Minute, SamplingMaxBytes: 128 << 20,
 			},
 		},
 		{

@@ -21,7 +21,7 @@ const (
 	DefaultGrace          = 5 * time.Second
 	DefaultTimeout        = 60 * time.Second
 	DefaultMaxSpans       = 200_000
-	DefaultMaxBytes       = 256 << 20
+	DefaultMaxBytes       = 128 << 20
 	DefaultMaxWait        = time.Second
 	DefaultTick           = 100 * time.Millisecond
 	DefaultLogFileBytes   = 64 << 20
