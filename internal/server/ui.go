@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -193,6 +194,13 @@ func (t *uiTemplates) funcs() template.FuncMap {
 		"add":      func(a, b int) int { return a + b },
 		"add64":    func(a, b int64) int64 { return a + b },
 		"statusOf": func(s loupe.TraceStatus) string { return string(s) },
+		// est marks a figure of a stats row that is an estimate (sampling).
+		"est": func(r loupe.StatsRow, field string) string {
+			if slices.Contains(r.Estimated, field) {
+				return "~"
+			}
+			return ""
+		},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -111,7 +112,10 @@ type uiStatsData struct {
 	Tokens, Cost           uiTimeChart
 	GroupCharts            []uiGroupChart
 	Notes                  []string
-	Error                  string
+	// Estimates explains the figures marked ~ (sampling on); "" when every
+	// figure is exact.
+	Estimates string
+	Error     string
 }
 
 // handleUIStats serves GET /stats?by=FIELD&since=24h&interval=1h&q=FILTER:
@@ -211,7 +215,19 @@ func uiAutoInterval(span time.Duration) time.Duration {
 
 // uiFillStats turns the two answers into tables and charts.
 func uiFillStats(d *uiStatsData, t, g loupe.Stats, by query.Field, q query.StatsRequest) {
+	estimated := map[string]float64{} // figure -> widest 95% bound seen
+	note := func(r loupe.StatsRow) {
+		for _, f := range r.Estimated {
+			estimated[f] = max(estimated[f], r.ErrorBounds[f])
+		}
+	}
 	for _, row := range t.Rows {
+		note(row)
+		for _, f := range row.Estimated {
+			if !slices.Contains(d.Total.Estimated, f) {
+				d.Total.Estimated = append(d.Total.Estimated, f)
+			}
+		}
 		d.Buckets = append(d.Buckets, uiStatsBucket{Start: row.Bucket, Row: row})
 		d.Total.Count += row.Count
 		d.Total.Errors += row.Errors
@@ -224,8 +240,10 @@ func uiFillStats(d *uiStatsData, t, g loupe.Stats, by query.Field, q query.Stats
 	}
 	slices.SortFunc(d.Buckets, func(a, b uiStatsBucket) int { return a.Start.Compare(b.Start) })
 	for _, row := range g.Rows {
+		note(row)
 		d.Groups = append(d.Groups, uiStatsGroup{Value: row.Group[by.Name], Row: row})
 	}
+	d.Estimates = estimatesNote(estimated)
 	slices.SortFunc(d.Groups, func(a, b uiStatsGroup) int {
 		return cmp.Or(cmp.Compare(b.Row.Count, a.Row.Count), strings.Compare(a.Value, b.Value))
 	})
@@ -385,4 +403,27 @@ func uiGroupChartOf(id, title, class string, groups []uiStatsGroup, get func(lou
 			Title: label + ": " + format(v) + " (" + formatInt(g.Row.Count) + " traces)"})
 	}
 	return c
+}
+
+// estimatesNote explains the figures marked ~: sampling kept only some
+// traces, so these are weighted estimates, with the widest 95% bound of
+// each where the store gave one.
+func estimatesNote(est map[string]float64) string {
+	if len(est) == 0 {
+		return ""
+	}
+	fields := slices.Sorted(maps.Keys(est))
+	var b strings.Builder
+	b.WriteString("Sampling is on: figures marked ~ are estimates from the kept traces, weighted by their sample rate (")
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f)
+		if w := est[f]; w > 0 {
+			fmt.Fprintf(&b, " ±%.4g", w)
+		}
+	}
+	b.WriteString(", 95% bounds). Unmarked figures are exact counts taken before sampling.")
+	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -622,6 +623,56 @@ func TestUIListGolden(t *testing.T) {
 			}
 			if diff := cmp.Diff(string(want), body); diff != "" {
 				t.Errorf("%s mismatch (-want +got):\n%s", tt.name, diff)
+			}
+		})
+	}
+}
+
+// TestUIStatsEstimates checks that figures the store marks as estimates
+// (sampling on) carry a ~ and a note with their bounds, and that exact
+// figures carry neither.
+func TestUIStatsEstimates(t *testing.T) {
+	exact := statsByField(uiGroups)
+	for _, tt := range []struct {
+		name      string
+		estimated []string
+		want      []string
+		wantNot   []string
+	}{
+		{"Exact", nil, []string{`traces <b>60</b>`, `<td class="num">300 ms</td>`},
+			[]string{`stats-estimates`, `~`}},
+		{"Percentiles", []string{"p50_ms", "p95_ms", "p99_ms"},
+			[]string{`traces <b>60</b>`, `<td class="num">~300 ms</td>`, `id="stats-estimates"`, `p95_ms`},
+			[]string{`traces <b>~60</b>`}},
+		{"All", []string{"count", "errors", "p95_ms"},
+			[]string{`traces <b>~60</b>`, `errors <b>~3</b>`, `count ±12.5`, `Unmarked figures are exact`}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &uiStore{statsFn: func(q query.StatsRequest) *loupe.Stats {
+				s := exact(q)
+				for i := range s.Rows {
+					s.Rows[i].Estimated = tt.estimated
+					if slices.Contains(tt.estimated, "count") {
+						s.Rows[i].ErrorBounds = map[string]float64{"count": 12.5}
+					}
+				}
+				return s
+			}}
+			h := newHandler(t, server.Options{}, &fakeIngester{}, st)
+			rec := get(h, "/stats?by=model&since=6h")
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status = %d\n%s", rec.Code, rec.Body)
+			}
+			body := rec.Body.String()
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("stats page lacks %s", w)
+				}
+			}
+			for _, w := range tt.wantNot {
+				if strings.Contains(body, w) {
+					t.Errorf("stats page has %s", w)
+				}
 			}
 		})
 	}
