@@ -305,7 +305,7 @@ func splitLines(src []byte) []string {
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	sc.Buffer(make([]byte, 0, 4096), maxRulesBytes+1)
 	for sc.Scan() {
-		lines = append(lines, strings.TrimSuffix(sc.Text(), "\r"))
+		lines = append(lines, strings.TrimRight(sc.Text(), "\r"))
 	}
 	return lines
 }
