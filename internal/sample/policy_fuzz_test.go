@@ -37,7 +37,9 @@ func FuzzParsePolicy(f *testing.F) {
 		if !errors.As(err, &pe) || !errors.Is(err, loupe.ErrInvalid) {
 			t.Fatalf("ParsePolicy error %v is not a *PolicyError wrapping ErrInvalid", err)
 		}
-		if lines := strings.Count(string(src), "\n") + 1; pe.Line < 0 || pe.Line > lines {
+		// YAML breaks lines at \n, \r\n and a lone \r.
+		text := strings.ReplaceAll(string(src), "\r\n", "\n")
+		if lines := strings.Count(text, "\n") + strings.Count(text, "\r") + 1; pe.Line < 0 || pe.Line > lines {
 			t.Fatalf("error line %d outside the %d-line file: %v", pe.Line, lines, err)
 		}
 	})
