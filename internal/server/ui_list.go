@@ -255,7 +255,7 @@ func handleUIList(log *slog.Logger, reader loupe.TraceReader, tmpl *uiTemplates)
 		}
 		st := uiListStateOf(r.URL.Query())
 		d := uiListData{State: st}
-		d.SinceOpts = uiSinceOptions(st.Since)
+		d.SinceOpts = uiSinceOptions(st.Since, true)
 		d.Columns = uiColumns(st)
 		d.LiveHref = st.toggleLive().href()
 		status := http.StatusOK
@@ -324,8 +324,8 @@ func (s uiListState) toggleLive() uiListState {
 }
 
 // uiSinceOptions lists the time range presets with the current one
-// selected.
-func uiSinceOptions(cur string) []uiOption {
+// selected, and a "custom range" entry when withCustom (the list page).
+func uiSinceOptions(cur string, withCustom bool) []uiOption {
 	opts := make([]uiOption, 0, len(uiSinceChoices)+1)
 	for _, c := range uiSinceChoices {
 		opts = append(opts, uiOption{Value: c, Label: "last " + c, Selected: c == cur})
@@ -334,6 +334,9 @@ func uiSinceOptions(cur string) []uiOption {
 	if !custom && !slices.Contains(uiSinceChoices[:], cur) {
 		// A since the presets do not offer (e.g. 3h from a shared link).
 		opts = append(opts, uiOption{Value: cur, Label: "last " + cur, Selected: true})
+	}
+	if !withCustom {
+		return opts
 	}
 	return append(opts, uiOption{Value: "custom", Label: "custom range", Selected: custom})
 }

@@ -68,8 +68,7 @@ func handleUISessions(log *slog.Logger, reader loupe.TraceReader, tmpl *uiTempla
 		}
 		v := r.URL.Query()
 		d := uiSessionsData{Since: cmp.Or(v.Get("since"), "24h"), Q: v.Get("q")}
-		d.SinceOpts = uiSinceOptions(d.Since)
-		d.SinceOpts = d.SinceOpts[:len(d.SinceOpts)-1] // no custom range here
+		d.SinceOpts = uiSinceOptions(d.Since, false) // no custom range here
 		pageNo, _ := strconv.Atoi(v.Get("page"))
 		pageNo = max(pageNo, 0)
 

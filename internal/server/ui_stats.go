@@ -130,8 +130,7 @@ func handleUIStats(log *slog.Logger, reader loupe.TraceReader, tmpl *uiTemplates
 		}
 		v := r.URL.Query()
 		d := uiStatsData{By: cmp.Or(v.Get("by"), uiStatsBy[0]), Since: cmp.Or(v.Get("since"), "24h"), Interval: v.Get("interval"), Q: v.Get("q")}
-		d.SinceOpts = uiSinceOptions(d.Since)
-		d.SinceOpts = d.SinceOpts[:len(d.SinceOpts)-1]
+		d.SinceOpts = uiSinceOptions(d.Since, false) // no custom range here
 		for _, b := range uiStatsBy {
 			d.ByOpts = append(d.ByOpts, uiOption{Value: b, Label: b, Selected: b == d.By})
 		}
