@@ -42,6 +42,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	stopProfile, err := startCPUProfile(getenv("LOUPE_CPUPROFILE"))
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	return serve(ctx, cfg, logger)
 }
 
