@@ -3,7 +3,9 @@ package duckdb
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -405,4 +407,76 @@ func TestFullTextCompactConcurrent(t *testing.T) {
 	if sizes := blockSizes(t, s, "p"); len(sizes) >= writes {
 		t.Errorf("blocks %v: compaction merged nothing", sizes)
 	}
+}
+
+// BenchmarkFullTextAbsent measures a full-text search for a word found
+// nowhere (limit 50, newest first) over LOUPE_BENCH_SPANS (default 200k)
+// standard-workload spans written 600 spans per Write, as the pipeline's
+// group commits make them: one block per Write ("before"), then after one
+// compaction pass ("after"), which reports the pass's CPU time per span.
+//
+//	go test ./internal/duckdb -run '^$' -bench FullTextAbsent -benchtime 20x
+func BenchmarkFullTextAbsent(b *testing.B) {
+	n := 200_000
+	if v, err := strconv.Atoi(os.Getenv("LOUPE_BENCH_SPANS")); err == nil && v > 0 {
+		n = v
+	}
+	s := openSearch(b)
+	s.stopCompaction() // the benchmark runs the pass
+	var from, to time.Time
+	written := 0
+	for seed := uint64(1); written < n; seed++ {
+		batches, spans, _ := workloadPool(b, seed, 100)
+		for i := range batches {
+			for j := range batches[i].Spans {
+				sp := &batches[i].Spans[j]
+				sp.Start = sp.Start.Add(time.Duration(seed) * time.Hour)
+				sp.End = sp.End.Add(time.Duration(seed) * time.Hour)
+				if from.IsZero() || sp.Start.Before(from) {
+					from = sp.Start
+				}
+				if sp.End.After(to) {
+					to = sp.End
+				}
+			}
+		}
+		for i := 0; i < len(batches); i += 5 { // 5 requests of 120 spans
+			writeIndexed(b, s, batches[i:min(i+5, len(batches))])
+		}
+		written += spans
+	}
+	if err := s.checkpoint(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	q := query.TraceSearch{Project: loupe.DefaultProject, Filter: mustParse(b, `input contains "zyzzogeton"`),
+		From: from, To: to.Add(time.Second), Limit: 50}
+	search := func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := s.SearchTraces(b.Context(), q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(p.Traces) != 0 {
+				b.Fatalf("%d traces for an absent word", len(p.Traces))
+			}
+		}
+		b.ReportMetric(float64(len(blockSizes(b, s, loupe.DefaultProject))), "blocks")
+	}
+	b.Run("before", search)
+	cpu0, wall0 := cpuTime(), time.Now()
+	merged, err := s.compactFullText(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu, wall := cpuTime()-cpu0, time.Since(wall0)
+	if err := s.checkpoint(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("compaction: %d spans, %d blocks merged, %s wall, %s CPU (%.2f µs CPU/span)",
+		written, merged, wall.Round(time.Millisecond), cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(written))
+	b.Run("after", func(b *testing.B) {
+		search(b)
+		b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(written), "compact-µs-cpu/span")
+	})
 }
