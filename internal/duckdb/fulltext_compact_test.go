@@ -473,8 +473,10 @@ func BenchmarkFullTextAbsent(b *testing.B) {
 	if err := s.checkpoint(b.Context()); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("compaction: %d spans, %d blocks merged, %s wall, %s CPU (%.2f µs CPU/span)",
-		written, merged, wall.Round(time.Millisecond), cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(written))
+	ix := s.compact.ix
+	b.Logf("compaction: %d spans, %d blocks merged, %s wall, %s CPU (%.2f µs CPU/span); indexer: %d pairs, %d words, %d blob bytes",
+		written, merged, wall.Round(time.Millisecond), cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(written),
+		cap(ix.pairs), cap(ix.tokens), cap(ix.blob))
 	b.Run("after", func(b *testing.B) {
 		search(b)
 		b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(written), "compact-µs-cpu/span")
