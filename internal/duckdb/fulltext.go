@@ -3,6 +3,7 @@ package duckdb
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -694,6 +695,34 @@ type fullText struct {
 	notes   []string
 	// maxIDs is the most candidate spans of one condition.
 	maxIDs int
+	// tx is the read transaction of every lookup (begun by the first),
+	// so that they all see one snapshot: a full-text compaction
+	// (fulltext_compact.go) committing between two reads could otherwise
+	// map an old block's ordinals onto the merged block's spans. close
+	// ends it; blocks is only valid within it.
+	tx *sql.Tx
+}
+
+// snapshot returns f's read transaction, beginning it on first use.
+func (f *fullText) snapshot(ctx context.Context) (*sql.Tx, error) {
+	if f.tx == nil {
+		tx, err := f.s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("begin full-text read: %w", err)
+		}
+		f.tx = tx
+	}
+	return f.tx, nil
+}
+
+// close ends f's read transaction, if any. Call it once the conditions
+// are compiled: holding it during the rest of the query would take a
+// second pooled connection per query.
+func (f *fullText) close() {
+	if f.tx != nil {
+		f.tx.Rollback() // read-only: nothing to keep
+		f.tx = nil
+	}
 }
 
 // match implements textMatcher: it looks the phrase's words up in the
@@ -749,7 +778,11 @@ func (f *fullText) loadBlocks(ctx context.Context) error {
 		to = f.before
 	}
 	lo, hi := f.w.from-int64(traceSlack), to+int64(traceSlack)
-	rows, err := f.s.db.QueryContext(ctx, `SELECT block_id, min_start, max_start FROM fts_blocks
+	tx, err := f.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT block_id, min_start, max_start FROM fts_blocks
 WHERE project = ? AND max_start >= ? AND min_start < ? ORDER BY max_start DESC, block_id DESC`, f.project, lo, hi)
 	if err != nil {
 		return fmt.Errorf("query full-text blocks: %w", err)
@@ -784,6 +817,10 @@ func (f *fullText) lookup(toks []uint64, sides uint32) (ids []int64, truncated b
 	if err := f.loadBlocks(ctx); err != nil {
 		return nil, false, 0, err
 	}
+	tx, err := f.snapshot(ctx)
+	if err != nil {
+		return nil, false, 0, err
+	}
 	var cond strings.Builder
 	var targs []any
 	for i, t := range toks {
@@ -815,7 +852,7 @@ walk:
 		}
 		clear(blobs)
 		args := append([]any{lo, hi, bids}, targs...)
-		rows, err := f.s.db.QueryContext(ctx, q, args...)
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, false, 0, fmt.Errorf("query full-text postings: %w", err)
 		}
@@ -889,7 +926,7 @@ walk:
 		return nil, truncated, covered, nil
 	}
 	lo, hi := slices.Min(need), slices.Max(need)
-	brows, err := f.s.db.QueryContext(ctx, `SELECT block_id, spans FROM fts_blocks
+	brows, err := tx.QueryContext(ctx, `SELECT block_id, spans FROM fts_blocks
 WHERE project = ? AND block_id BETWEEN ? AND ? AND block_id IN (SELECT unnest(?::BIGINT[]))`, f.project, lo, hi, need)
 	if err != nil {
 		return nil, false, 0, fmt.Errorf("query full-text blocks: %w", err)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/loupehq/loupe"
 	"github.com/loupehq/loupe/internal/query"
 )
@@ -124,6 +126,14 @@ func textSearch(t *testing.T, s *Store, project, word string) []loupe.TraceID {
 }
 
 func TestEnforceRetention(t *testing.T) {
+	t.Run("blocks=per write", func(t *testing.T) { testEnforceRetention(t, false) })
+	t.Run("blocks=compacted", func(t *testing.T) { testEnforceRetention(t, true) })
+}
+
+// testEnforceRetention runs the retention scenario; compact merges the
+// full-text blocks first (fulltext_compact.go), so that merged blocks
+// mix expired, kept and held payloads.
+func testEnforceRetention(t *testing.T, compact bool) {
 	dir := t.TempDir()
 	s := openRetentionStore(t, dir, nil) // defaults: 7d / 30d / 90d
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -161,6 +171,19 @@ func TestEnforceRetention(t *testing.T) {
 	}
 	if err := s.Hold(t.Context(), "p", loupe.TraceID{1: 1}, "x"); !errors.Is(err, loupe.ErrNotFound) {
 		t.Errorf("Hold(unknown trace) = %v, want ErrNotFound", err)
+	}
+	if compact {
+		// 13 blocks of 6 or 9 spans, all small under a cap of 40: two
+		// merged blocks of 39 spans (ages 120..35 and 29..5) and the
+		// newest left.
+		s.stopCompaction()
+		s.ftsCompactCap = 40
+		if merged, err := s.compactFullText(t.Context()); err != nil || merged != 12 {
+			t.Fatalf("compactFullText() = %d, %v; want 12 blocks merged", merged, err)
+		}
+		if diff := cmp.Diff([]int{39, 39, 6}, blockSizes(t, s, "p")); diff != "" {
+			t.Fatalf("blocks after compaction (-want +got):\n%s", diff)
+		}
 	}
 	if err := s.checkpoint(t.Context()); err != nil {
 		t.Fatal(err)

@@ -327,18 +327,18 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 	// a few pages' worth of candidate spans, search the part of the range
 	// the lookups covered, and deepen while the page comes out short.
 	want := 16 * (limit + 1)
-	var blocks []ftsBlockRef
-	loaded := false
 	for {
-		ft := &fullText{s: s, ctx: ctx, project: q.Project, w: w, want: want, blocks: blocks, loaded: loaded}
+		// Each round's lookups read one snapshot (fullText.tx), so they
+		// list the blocks afresh.
+		ft := &fullText{s: s, ctx: ctx, project: q.Project, w: w, want: want}
 		if cur != nil && srt.newestFirst() {
 			ft.before = cur.start + 1
 		}
 		filter, fargs, uses, err := compileFilterScopes(q.Filter, ft.match)
+		ft.close()
 		if err != nil {
 			return nil, err
 		}
-		blocks, loaded = ft.blocks, ft.loaded
 		ww := w
 		if ft.partial && !srt.newestFirst() {
 			// Only newest first can use a partial lookup: any other order

@@ -110,6 +110,7 @@ func (s *Store) stats(ctx context.Context, q query.StatsRequest) (*loupe.Stats, 
 
 	ft := &fullText{s: s, ctx: ctx, project: q.Project, w: w}
 	filter, fargs, usesTrace, err := compileFilter(q.Filter, ft.match)
+	ft.close()
 	if err != nil {
 		return nil, err
 	}

@@ -111,6 +111,11 @@ type Store struct {
 
 	// ftsCap, when nonzero (tests only), replaces ftsMaxSpans.
 	ftsCap int
+	// ftsCompactCap, when nonzero (tests only), replaces ftsCompactSpans.
+	ftsCompactCap int
+	// compact merges small full-text blocks (fulltext_compact.go); made
+	// by Open.
+	compact *ftsCompactor
 	// beforeCommit, when set (tests only), runs inside the write
 	// transaction after every row is appended; an error aborts the write.
 	beforeCommit func() error
@@ -186,6 +191,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.retention = RetentionPolicy{Default: opts.Retention.Default, Projects: maps.Clone(opts.Retention.Projects)}
 	}
 	s.retMetrics = newRetentionMetrics()
+	s.compact = newFTSCompactor()
 
 	if err := s.configure(ctx, opts); err != nil {
 		db.Close()
@@ -218,6 +224,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.compact.metrics.register(opts.Registerer); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.startCompaction()
 	if opts.RetentionEvery > 0 {
 		s.startRetention(opts.RetentionEvery)
 	}
@@ -320,6 +331,9 @@ func (s *Store) migrateOne(ctx context.Context, version int, name string) error 
 // checkpoints the WAL into the database file. Close is idempotent.
 func (s *Store) Close() error {
 	s.stopRetention() // before mu: a run in progress takes it per chunk
+	s.stopCompaction()
+	s.compact.mu.Lock() // wait for a compactFullText call in progress
+	defer s.compact.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {

@@ -27,6 +27,7 @@ func oracleSearch(t *testing.T, s *Store, project string, w window, filter strin
 	}
 	ft := &fullText{s: s, ctx: t.Context(), project: project, w: w}
 	sqlf, fargs, usesTrace, err := compileFilter(f, ft.match)
+	ft.close()
 	if err != nil {
 		t.Fatal(err)
 	}

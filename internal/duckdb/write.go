@@ -67,6 +67,7 @@ func (s *Store) writePrepared(ctx context.Context, ps []*prepared) error {
 	for _, p := range ps {
 		s.prep.release(p) // written: nothing refers to its buffer any more
 	}
+	s.wakeCompaction()
 	return nil
 }
 
