@@ -109,6 +109,9 @@ type Store struct {
 	logger *slog.Logger
 	seg    *segment.Log // payloads
 
+	// multiCap, when nonzero (tests only), replaces maxMultiTraces; -1
+	// means none inline.
+	multiCap int
 	// ftsCap, when nonzero (tests only), replaces ftsMaxSpans.
 	ftsCap int
 	// ftsCompactCap, when nonzero (tests only), replaces ftsCompactSpans.
@@ -383,6 +386,18 @@ func (s *Store) checkpoint(ctx context.Context) error {
 
 // ftsLimit returns the bound on the candidate spans of one full-text
 // condition.
+// multiLimit is the most several-part trace ids a window query carries
+// inline (window.go).
+func (s *Store) multiLimit() int {
+	switch {
+	case s.multiCap < 0:
+		return 0
+	case s.multiCap > 0:
+		return s.multiCap
+	}
+	return maxMultiTraces
+}
+
 func (s *Store) ftsLimit() int {
 	if s.ftsCap > 0 {
 		return s.ftsCap

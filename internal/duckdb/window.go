@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,9 +65,39 @@ const singlePartSQL = `SELECT p.trace_hi, p.trace_lo, p.start_ns, p.end_ns - p.s
 	p.span_count, p.error_count, p.input_tokens, p.output_tokens, p.total_tokens, p.cost_usd,
 	p.service, p.environment, p.tenant, p.session_id, p.prompt_name, p.prompt_version_id, p.model`
 
+// multiParts is what a window knows of the traces within traceSlack of it
+// that have several parts: those with a part starting in the window
+// (their ids, as two parallel arrays), so that the page query aggregates
+// only their parts. all is set instead when there are more than
+// maxMultiTraces of them: the page query then finds them itself.
+type multiParts struct {
+	his, los []int64
+	all      bool
+}
+
+// maxMultiTraces bounds the trace ids a window query carries inline.
+const maxMultiTraces = 512
+
+func (m *multiParts) any() bool { return m.all || len(m.his) > 0 }
+
+// hiList returns the trace_hi values as an SQL list of integer literals
+// (formatted here from int64s, never from input text), which DuckDB pushes
+// into the scan of trace_parts as a filter: the scan then hands on the few
+// parts of those traces instead of every part near the window.
+func (m *multiParts) hiList() string {
+	var b strings.Builder
+	for i, h := range m.his {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(h, 10))
+	}
+	return b.String()
+}
+
 // windowPlan builds the CTE t (one row per trace starting in w that
 // matches the filter) for q, whose span scan ends before spansTo.
-func windowPlan(q *pageQuery, w window, spansTo int64, multi bool) plan {
+func windowPlan(q *pageQuery, w window, spansTo int64, mp multiParts) plan {
 	lo, hi := w.from-int64(traceSlack), w.to+int64(traceSlack)
 	var p plan
 	spansWhere := `s.project = ? AND s.start_ns >= ? AND s.start_ns < ? AND ` + q.filter
@@ -79,16 +110,25 @@ func windowPlan(q *pageQuery, w window, spansTo int64, multi bool) plan {
 		p.args = append(p.args, q.fargs...)
 		restrict = ` SEMI JOIN hits h ON p.trace_hi = h.trace_hi AND p.trace_lo = h.trace_lo`
 	}
-	if multi {
+	if mp.any() {
+		// m: the traces whose parts are aggregated.
+		inList := ""
+		if mp.all {
+			p.ctes = append(p.ctes, `m AS (SELECT DISTINCT trace_hi, trace_lo FROM trace_parts WHERE project = ? AND cont AND start_ns >= ? AND start_ns < ?)`)
+			p.args = append(p.args, q.project, lo, hi)
+		} else {
+			p.ctes = append(p.ctes, `m AS (SELECT unnest(?::BIGINT[]) AS trace_hi, unnest(?::BIGINT[]) AS trace_lo)`)
+			p.args = append(p.args, mp.his, mp.los)
+			inList = ` AND p.trace_hi IN (` + mp.hiList() + `)`
+		}
 		p.ctes = append(p.ctes,
-			`m AS (SELECT DISTINCT trace_hi, trace_lo FROM trace_parts WHERE project = ? AND cont AND start_ns >= ? AND start_ns < ?)`,
 			`t0 AS (`+singlePartSQL+`
 			FROM trace_parts p ANTI JOIN m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo`+restrict+`
 			WHERE p.project = ? AND NOT p.cont AND p.start_ns >= ? AND p.start_ns < ?
 			UNION ALL BY NAME
 			`+fmt.Sprintf(traceAggSQL, `(SELECT p.* FROM trace_parts p SEMI JOIN m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo`+restrict+`
-				WHERE p.project = ? AND p.start_ns >= ? AND p.start_ns < ?) p`)+`)`)
-		p.args = append(p.args, q.project, lo, hi, q.project, w.from, w.to, q.project, lo, hi, w.from, w.to)
+				WHERE p.project = ? AND p.start_ns >= ? AND p.start_ns < ?`+inList+`) p`)+`)`)
+		p.args = append(p.args, q.project, w.from, w.to, q.project, lo, hi, w.from, w.to)
 	} else {
 		// No trace near the window has a second part: every part is a
 		// whole trace.
@@ -114,27 +154,77 @@ func windowPlan(q *pageQuery, w window, spansTo int64, multi bool) plan {
 }
 
 // windowBounds returns the exclusive end of the span scan of the traces
-// starting in w, whether a trace within traceSlack of w has several parts,
-// and false when no trace part starts in w.
-func (s *Store) windowBounds(ctx context.Context, project string, w window) (spansTo int64, multi, ok bool, err error) {
-	var maxEnd sql.NullInt64
+// starting in w, the traces within traceSlack of w with several parts that
+// matter to w, and false when no trace part starts in w.
+//
+// Spans of a trace lie within its parts' [start, end], so the scan ends
+// after the latest end among the parts starting in w and all parts of the
+// several-part traces that have a part in w (those may have parts up to
+// traceSlack later); a trace with one part has it in w.
+func (s *Store) windowBounds(ctx context.Context, project string, w window) (spansTo int64, mp multiParts, ok bool, err error) {
+	lo, hi := w.from-int64(traceSlack), w.to+int64(traceSlack)
+	var (
+		maxEnd sql.NullInt64
+		multi  bool
+	)
 	err = s.db.QueryRowContext(ctx, `SELECT
 		(SELECT max(end_ns) FROM trace_parts WHERE project = ? AND start_ns >= ? AND start_ns < ?),
 		EXISTS (SELECT 1 FROM trace_parts WHERE project = ? AND cont AND start_ns >= ? AND start_ns < ?)`,
-		project, w.from, w.to, project, w.from-int64(traceSlack), w.to+int64(traceSlack)).Scan(&maxEnd, &multi)
+		project, w.from, w.to, project, lo, hi).Scan(&maxEnd, &multi)
 	if err != nil {
-		return 0, false, false, fmt.Errorf("query window bounds: %w", err)
+		return 0, mp, false, fmt.Errorf("query window bounds: %w", err)
+	}
+	if !maxEnd.Valid {
+		// No part starts in w, so no trace does.
+		return 0, mp, false, nil
+	}
+	spansTo = max(maxEnd.Int64+1, w.to)
+	if !multi {
+		return spansTo, mp, true, nil
+	}
+	// The several-part traces that have a part starting in w (most
+	// "several-part" marks near a window are the filter's false positives
+	// of single-part traces elsewhere).
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT c.trace_hi, c.trace_lo FROM trace_parts c
+		SEMI JOIN (SELECT trace_hi, trace_lo FROM trace_parts WHERE project = ? AND start_ns >= ? AND start_ns < ?) p
+			ON c.trace_hi = p.trace_hi AND c.trace_lo = p.trace_lo
+		WHERE c.project = ? AND c.cont AND c.start_ns >= ? AND c.start_ns < ?
+		LIMIT ?`, project, w.from, w.to, project, lo, hi, s.multiLimit()+1)
+	if err != nil {
+		return 0, mp, false, fmt.Errorf("query window traces with several parts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h, l int64
+		if err := rows.Scan(&h, &l); err != nil {
+			return 0, mp, false, fmt.Errorf("scan window trace with several parts: %w", err)
+		}
+		mp.his, mp.los = append(mp.his, h), append(mp.los, l)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, mp, false, fmt.Errorf("read window traces with several parts: %w", err)
 	}
 	switch {
-	case !maxEnd.Valid:
-		// No part starts in w, so no trace does.
-		return 0, false, false, nil
-	case multi:
-		// A trace with several parts may have its first-written part, and
-		// spans, up to traceSlack after the window.
-		return w.to + int64(traceSlack), true, true, nil
+	case len(mp.his) > s.multiLimit():
+		// Too many to name: the page query finds them, and the span
+		// scan covers every part they may have.
+		return w.to + int64(traceSlack), multiParts{all: true}, true, nil
+	case len(mp.his) == 0:
+		return spansTo, mp, true, nil
 	}
-	return max(maxEnd.Int64+1, w.to), false, true, nil
+	var mEnd sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT max(p.end_ns) FROM trace_parts p
+		SEMI JOIN (SELECT unnest(?::BIGINT[]) AS trace_hi, unnest(?::BIGINT[]) AS trace_lo) m
+			ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo
+		WHERE p.project = ? AND p.start_ns >= ? AND p.start_ns < ? AND p.trace_hi IN (`+mp.hiList()+`)`,
+		mp.his, mp.los, project, lo, hi).Scan(&mEnd)
+	if err != nil {
+		return 0, mp, false, fmt.Errorf("query window trace ends: %w", err)
+	}
+	if mEnd.Valid {
+		spansTo = max(spansTo, mEnd.Int64+1)
+	}
+	return spansTo, mp, true, nil
 }
 
 // tracePage returns at most q.limit traces after q.cur in the order of
@@ -178,12 +268,12 @@ func (s *Store) tracePage(ctx context.Context, q pageQuery) ([]loupe.TraceSummar
 		if err := ctx.Err(); err != nil {
 			return nil, "", err
 		}
-		spansTo, multi, ok, err := s.windowBounds(ctx, q.project, win)
+		spansTo, mp, ok, err := s.windowBounds(ctx, q.project, win)
 		if err != nil {
 			return nil, "", err
 		}
 		if ok {
-			got, err := s.windowRows(ctx, &q, win, spansTo, multi, q.limit+1-len(traces))
+			got, err := s.windowRows(ctx, &q, win, spansTo, mp, q.limit+1-len(traces))
 			if err != nil {
 				return nil, "", err
 			}
@@ -194,6 +284,23 @@ func (s *Store) tracePage(ctx context.Context, q pageQuery) ([]loupe.TraceSummar
 				traces = append(traces, r.t)
 				last = r.c
 			}
+		} else if q.srt.byStart() && !q.oneWindow && w.from < w.to {
+			// Nothing starts in win: skip the gap to the next part's start
+			// instead of growing windows through it (since=24h over a
+			// store idle for the last hours).
+			next, found, err := s.nextPartStart(ctx, q.project, w, q.srt.asc)
+			if err != nil {
+				return nil, "", err
+			}
+			if !found {
+				break
+			}
+			if q.srt.asc {
+				w.from = max(w.from, next)
+			} else {
+				w.to = min(w.to, next+1)
+			}
+			continue
 		}
 		// Size the next window for the rest of the page at the rate seen
 		// so far (with a margin), growing at least windowGrowth-fold
@@ -207,6 +314,21 @@ func (s *Store) tracePage(ctx context.Context, q pageQuery) ([]loupe.TraceSummar
 		}
 	}
 	return traces, "", nil
+}
+
+// nextPartStart returns the start of the newest part starting in w (the
+// oldest when asc), and false when none does.
+func (s *Store) nextPartStart(ctx context.Context, project string, w window, asc bool) (int64, bool, error) {
+	agg := "max"
+	if asc {
+		agg = "min"
+	}
+	var next sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT `+agg+`(start_ns) FROM trace_parts WHERE project = ? AND start_ns >= ? AND start_ns < ?`,
+		project, w.from, w.to).Scan(&next); err != nil {
+		return 0, false, fmt.Errorf("query next trace start: %w", err)
+	}
+	return next.Int64, next.Valid, nil
 }
 
 // anySpan reports whether a span of a trace that may start in w satisfies
@@ -233,8 +355,8 @@ type row struct {
 
 // windowRows runs the page query over one window: at most n traces after
 // q.cur, in the order of q.srt.
-func (s *Store) windowRows(ctx context.Context, q *pageQuery, w window, spansTo int64, multi bool, n int) ([]row, error) {
-	p := windowPlan(q, w, spansTo, multi)
+func (s *Store) windowRows(ctx context.Context, q *pageQuery, w window, spansTo int64, mp multiParts, n int) ([]row, error) {
+	p := windowPlan(q, w, spansTo, mp)
 	var b strings.Builder
 	b.WriteString(p.with())
 	b.WriteString(`SELECT * FROM (SELECT trace_hi, trace_lo, start_ns, duration_ns, name, status, span_count, service,
