@@ -10,8 +10,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loupehq/loupe/internal/duckdb"
 	"github.com/loupehq/loupe/internal/sample"
 )
+
+// validMemoryLimit reports whether s is a size DuckDB's memory_limit takes:
+// digits and a unit (checked here so that a typo fails with a usage error,
+// not deep in the store).
+func validMemoryLimit(s string) bool {
+	i := 0
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	switch s[i:] {
+	case "B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB":
+		return i > 0
+	}
+	return false
+}
 
 // serveConfig is the configuration of `loupe serve`. Every field has a flag
 // and a LOUPE_* environment twin; a flag beats its twin, which beats the
@@ -29,6 +45,7 @@ type serveConfig struct {
 	Demo              bool   // also run `loupe demo` against this server
 	Auth              string // auto, on or off: when requests need API keys (see authMode)
 
+	MemoryLimit     string        // DuckDB's memory_limit ("512MB"); "" is the store's default
 	Sampling        string        // "all" (keep everything), "production" or a YAML policy file
 	SamplingGrace   time.Duration // wait for late children after the root span arrived
 	SamplingTimeout time.Duration // decide a trace whose root never arrives after this
@@ -80,6 +97,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.BoolVar(&cfg.DecodeOnly, "decode-only", cfg.DecodeOnly, "decode OTLP requests and acknowledge them without storing anything (benchmark ceiling)")
 	fs.IntVar(&cfg.QueueSpans, "queue-spans", cfg.QueueSpans, "ingest queue capacity in spans and events (0: built-in default)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "also feed this server demo traffic (2,000 traces, then a trickle)")
+	fs.StringVar(&cfg.MemoryLimit, "memory-limit", cfg.MemoryLimit, "memory of the embedded store's buffer pool, e.g. 512MB or 2GB (default "+duckdb.DefaultMemoryLimit+"); the server's RSS is about this plus 150-250 MB")
 	fs.StringVar(&cfg.Sampling, "sampling", cfg.Sampling, "tail sampling: all (keep every trace), production (built-in policy) or a YAML policy `file`")
 	fs.DurationVar(&cfg.SamplingGrace, "sampling-grace", cfg.SamplingGrace, "with sampling: wait this long after a trace's root span for late children")
 	fs.DurationVar(&cfg.SamplingTimeout, "sampling-timeout", cfg.SamplingTimeout, "with sampling: decide a trace whose root span never arrives after this")
@@ -164,6 +182,9 @@ func (c *serveConfig) Validate() error {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			return &usageError{message: fmt.Sprintf("%s %q: %v", a.flag, a.addr, err), hint: a.flag + " " + a.example}
 		}
+	}
+	if c.MemoryLimit != "" && !validMemoryLimit(c.MemoryLimit) {
+		return &usageError{message: fmt.Sprintf("--memory-limit %q: want a size such as 512MB or 2GB", c.MemoryLimit), hint: "--memory-limit 512MB"}
 	}
 	if _, port, _ := net.SplitHostPort(c.Addr); c.Addr == c.GRPCAddr && port != "0" {
 		return &usageError{message: fmt.Sprintf("--addr and --grpc-addr are both %q", c.Addr), hint: "--addr 127.0.0.1:4318 --grpc-addr 127.0.0.1:4317"}

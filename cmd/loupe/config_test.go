@@ -106,6 +106,11 @@ func TestParseServeConfig(t *testing.T) {
 		{name: "ErrNegativeAttr", env: map[string]string{"LOUPE_MAX_ATTRIBUTE_BYTES": "-1"}, wantErr: "--max-attribute-bytes -1"},
 		{name: "ErrBadRedaction", args: []string{"--redaction", "maybe"}, wantErr: `--redaction "maybe": want on or off`},
 		{name: "ErrNegativeQueue", args: []string{"--queue-spans=-5"}, wantErr: "--queue-spans -5"},
+		{name: "MemoryLimit", args: []string{"--memory-limit", "512MB"}, want: with(func(c *serveConfig) { c.MemoryLimit = "512MB" })},
+		{name: "MemoryLimitEnv", env: map[string]string{"LOUPE_MEMORY_LIMIT": "2GiB"}, want: with(func(c *serveConfig) { c.MemoryLimit = "2GiB" })},
+		{name: "ErrMemoryLimitUnit", args: []string{"--memory-limit", "512"}, wantErr: `--memory-limit "512"`},
+		{name: "ErrMemoryLimitQuote", args: []string{"--memory-limit", "1GB'; DROP TABLE spans; --"}, wantErr: "--memory-limit"},
+		{name: "ErrMemoryLimitNoDigits", args: []string{"--memory-limit", "GB"}, wantErr: "--memory-limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 			return err
 		}
 		logRetention(logger, retention, cfg.Retention.every())
-		store, err := duckdb.Open(ctx, duckdb.Options{Dir: cfg.Data, Logger: logger,
+		store, err := duckdb.Open(ctx, duckdb.Options{Dir: cfg.Data, Logger: logger, MemoryLimit: cfg.MemoryLimit,
 			Retention: retention, RetentionEvery: cfg.Retention.every(), Registerer: reg})
 		if err != nil {
 			return fmt.Errorf("open store in --data %s: %w", cfg.Data, err)
