@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/loupehq/loupe"
+	"github.com/loupehq/loupe/internal/atomicfile"
 )
 
 // KeysFile is the name of the key file inside a data directory.
@@ -193,31 +194,8 @@ func (k *Keys) writeLocked() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, KeysFile+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write key file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write key file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync key file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write key file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), k.path); err != nil {
+	if err := atomicfile.Write(k.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("replace key file: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return fmt.Errorf("sync data directory: %w", err)
-		}
 	}
 	// Re-read what was written, so the in-memory copy and the stat agree.
 	return k.reloadLocked(true)

@@ -6,11 +6,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
 	"github.com/loupehq/loupe"
+	"github.com/loupehq/loupe/internal/atomicfile"
 	sdkredact "github.com/loupehq/loupe/sdk/redact"
 )
 
@@ -124,7 +124,7 @@ func (e *Engine) SetProject(project string, src []byte) error {
 		return fmt.Errorf("%w: %w", loupe.ErrInvalid, err)
 	}
 	if e.file != "" {
-		if err := writeFileAtomic(e.file, rules.Source(), 0o600); err != nil {
+		if err := atomicfile.Write(e.file, rules.Source(), 0o600); err != nil {
 			return fmt.Errorf("save redaction rules: %w", err)
 		}
 	}
@@ -220,42 +220,6 @@ func (e *Engine) walker() *walker {
 		return w
 	}
 	return new(walker)
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and
-// a rename, so a crash leaves the old or the new file, never a torn one.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // ProjectSource returns the rules file text in force for project (the base

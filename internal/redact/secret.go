@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/loupehq/loupe/internal/atomicfile"
 )
 
 // SecretFileName is the file, in the data directory, that holds the
@@ -55,7 +57,7 @@ func LoadSecret(file, dataDir string) ([]byte, error) {
 	raw := make([]byte, 32)
 	rand.Read(raw) // never fails (crypto/rand)
 	key := []byte(hex.EncodeToString(raw))
-	if err := writeFileAtomic(path, append(key, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(path, append(key, '\n'), 0o600); err != nil {
 		return nil, fmt.Errorf("save redaction secret: %w", err)
 	}
 	return key, nil

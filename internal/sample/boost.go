@@ -9,12 +9,12 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/loupehq/loupe"
+	"github.com/loupehq/loupe/internal/atomicfile"
 )
 
 // Boost raises sampling for a tenant, route, model or prompt version until
@@ -178,41 +178,5 @@ func (bs *boosts) saveLocked(list []Boost) error {
 	if err != nil {
 		return fmt.Errorf("encode boosts: %w", err)
 	}
-	return writeFileAtomic(bs.file, data)
-}
-
-// writeFileAtomic replaces file with data so that a crash leaves either
-// the old or the new content.
-func writeFileAtomic(file string, data []byte) error {
-	tmp := file + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, file)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(file))
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(bs.file, data, 0o644)
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/loupehq/loupe/internal/atomicfile"
 )
 
 // The pending log holds every batch the sampler acknowledged and the store
@@ -157,7 +159,7 @@ func (l *pendingLog) createLocked(n uint32) error {
 	if err != nil {
 		return fmt.Errorf("create sampling log file: %w", err)
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := atomicfile.SyncDir(l.dir); err != nil {
 		f.Close()
 		return fmt.Errorf("sync sampling log directory: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+
+	"github.com/loupehq/loupe/internal/atomicfile"
 )
 
 // seenVersions counts the traces kept of each prompt version under a
@@ -61,7 +63,7 @@ func (sv *seenVersions) save() error {
 	if err != nil {
 		return fmt.Errorf("encode prompt versions seen: %w", err)
 	}
-	if err := writeFileAtomic(sv.file, data); err != nil {
+	if err := atomicfile.Write(sv.file, data, 0o644); err != nil {
 		return err
 	}
 	sv.dirty = false
