@@ -51,7 +51,8 @@ import (
 // pair of strings, would index one string's words for the other). Spans
 // then only mark the words of each string in flat arrays.
 //
-// Queries walk the blocks newest first (see fullText.lookup) and stop once
+// Queries walk the blocks newest first, a compacted block as the blocks it
+// merged (sub-blocks, fulltext_subs.go; see fullText.lookup), and stop once
 // they hold enough candidate spans for a page; the caller then narrows the
 // search to the part of the time range the walk covered, and deepens when
 // the page comes out short.

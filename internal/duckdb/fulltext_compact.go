@@ -35,7 +35,10 @@ import (
 // ordinals by the spans before it) and replaces the run in one DuckDB
 // transaction: the old fts_blocks and fts_postings rows are deleted and
 // the merged rows inserted under the run's largest block_id (ids grow with
-// write time; queries order blocks by max_start, then block_id). A failed
+// write time; queries order blocks by max_start, then block_id). The merged
+// block records the run's blocks as its sub-blocks (fts_blocks.subs, a
+// merged block's own sub-blocks offset by the spans before it), so that
+// queries still walk and stop at the granularity of the original blocks. A failed
 // merge rolls back whole and is retried by a later pass, so index entries
 // are never lost or doubled. Readers resolve one query's full-text
 // conditions in one transaction (fullText.tx), so that a merge committing
