@@ -84,7 +84,6 @@ type ftsCompactor struct {
 	part    ftsPart  // decode scratch
 	subs    []ftsSub // the merged block's sub-blocks
 	subBlob []byte   // their encoding
-	blobs   [][]byte // scratch: one block's postings rows
 	rowBuf  []ftsRow // scratch: the merged block's postings rows
 	metrics *compactMetrics
 }

@@ -21,10 +21,9 @@ import (
 // compactSpan is one span of the compaction tests: a root span of its own
 // trace (trace n, span n) with known words on each side.
 type compactSpan struct {
-	n                  uint64
-	in, out, other     string
-	project            string
-	write, lastOfWrite int
+	n              uint64
+	in, out, other string
+	project        string
 }
 
 // compactWords returns the words of span n of write w (of last+1 writes).
