@@ -121,7 +121,15 @@ func (c *compiler) expr(e query.Expr) (string, error) {
 	return "", fmt.Errorf("%w: unknown filter expression %T", loupe.ErrInvalid, e)
 }
 
+// falseSQL is the compiled form of a condition no span satisfies (a
+// full-text lookup that matched nothing). It takes no arguments, and
+// binary folds it: x AND FALSE is FALSE and x OR FALSE is x for every x,
+// NULL included, so a filter that compiles to exactly falseSQL matches
+// nothing and a search can skip it.
+const falseSQL = "FALSE"
+
 func (c *compiler) binary(l, r query.Expr, op string) (string, error) {
+	mark := len(c.args)
 	ls, err := c.expr(l)
 	if err != nil {
 		return "", err
@@ -129,6 +137,15 @@ func (c *compiler) binary(l, r query.Expr, op string) (string, error) {
 	rs, err := c.expr(r)
 	if err != nil {
 		return "", err
+	}
+	switch {
+	case op == " AND " && (ls == falseSQL || rs == falseSQL):
+		c.args = c.args[:mark] // the dropped side's
+		return falseSQL, nil
+	case op == " OR " && ls == falseSQL:
+		return rs, nil
+	case op == " OR " && rs == falseSQL:
+		return ls, nil
 	}
 	return "(" + ls + op + rs + ")", nil
 }

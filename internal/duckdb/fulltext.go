@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -52,7 +51,8 @@ import (
 // pair of strings, would index one string's words for the other). Spans
 // then only mark the words of each string in flat arrays.
 //
-// Queries walk the blocks newest first (see fullText.lookup) and stop once
+// Queries walk the blocks newest first, a compacted block as the blocks it
+// merged (sub-blocks, fulltext_subs.go; see fullText.lookup), and stop once
 // they hold enough candidate spans for a page; the caller then narrows the
 // search to the part of the time range the walk covered, and deepens when
 // the page comes out short.
@@ -564,7 +564,8 @@ func (ix *ftsIndexer) flush(blocks, postings *duckdb.Appender) error {
 	// postings rows sit in id order and zone maps prune by id range.
 	id := max(time.Now().UnixNano(), ix.lastID+1)
 	ix.lastID = id
-	if err := blocks.AppendRow(text(ix.project), id, ix.minStart, ix.maxStart, ix.spans); err != nil {
+	// subs NULL: one sub-block (migrations/0008_fts_subs.sql).
+	if err := blocks.AppendRow(text(ix.project), id, ix.minStart, ix.maxStart, ix.spans, nil); err != nil {
 		return fmt.Errorf("append fts block: %w", err)
 	}
 	ix.rowBuf = ix.rows(ix.rowBuf[:0])
@@ -674,6 +675,14 @@ func intersect(a, b []uint32) []uint32 {
 // ftsBlockRef is one fts_blocks row's position.
 type ftsBlockRef struct{ id, minStart, maxStart int64 }
 
+// ftsSubRef is one sub-block of the range: the spans of ordinals [lo, hi)
+// of fullText.blocks[block], starting in [minStart, maxStart].
+type ftsSubRef struct {
+	block              int
+	lo, hi             int32
+	minStart, maxStart int64
+}
+
 // fullText resolves the full-text conditions of one query.
 type fullText struct {
 	s       *Store
@@ -690,9 +699,12 @@ type fullText struct {
 	// for spans starting at or after covered.
 	partial bool
 	covered int64
-	blocks  []ftsBlockRef // the range's blocks, newest first
-	loaded  bool
-	notes   []string
+	blocks  []ftsBlockRef // the range's blocks
+	// subs are the range's sub-blocks, newest first: by max start
+	// descending, then block id descending, then ordinal descending.
+	subs   []ftsSubRef
+	loaded bool
+	notes  []string
 	// maxIDs is the most candidate spans of one condition.
 	maxIDs int
 	// tx is the read transaction of every lookup (begun by the first),
@@ -760,197 +772,13 @@ func (f *fullText) match(c *query.Cmp) (string, []any, error) {
 	}
 	f.maxIDs = max(f.maxIDs, len(ids))
 	if len(ids) == 0 {
-		return "FALSE", nil, nil
+		// Exactly falseSQL: compile.go folds it, and a search whose
+		// lookups were all complete skips a filter folded to it.
+		return falseSQL, nil, nil
 	}
 	// payload_seg > 0: a span whose payload retention stripped (0) is not
 	// found by text that is no longer stored.
 	return "(s.span_id IN (SELECT unnest(?::BIGINT[])) AND s.payload_seg > 0)", []any{ids}, nil
-}
-
-// loadBlocks lists the project's blocks that may hold spans of the range,
-// newest first.
-func (f *fullText) loadBlocks(ctx context.Context) error {
-	if f.loaded {
-		return nil
-	}
-	to := f.w.to
-	if f.before != 0 && f.before < to {
-		to = f.before
-	}
-	lo, hi := f.w.from-int64(traceSlack), to+int64(traceSlack)
-	tx, err := f.snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT block_id, min_start, max_start FROM fts_blocks
-WHERE project = ? AND max_start >= ? AND min_start < ? ORDER BY max_start DESC, block_id DESC`, f.project, lo, hi)
-	if err != nil {
-		return fmt.Errorf("query full-text blocks: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b ftsBlockRef
-		if err := rows.Scan(&b.id, &b.minStart, &b.maxStart); err != nil {
-			return fmt.Errorf("scan full-text block: %w", err)
-		}
-		f.blocks = append(f.blocks, b)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read full-text blocks: %w", err)
-	}
-	f.loaded = true
-	return nil
-}
-
-// lookup returns the ids of the spans of the range's blocks that hold every
-// token on one of sides (a mask). It walks the blocks newest first, in
-// growing chunks, and stops early once it holds f.want spans or
-// ftsMaxSpans (truncated); covered is then the start from which on the
-// answer is complete (every span starting at or after it is in a walked
-// block), else math.MinInt64.
-func (f *fullText) lookup(toks []uint64, sides uint32) (ids []int64, truncated bool, covered int64, err error) {
-	ctx := f.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	covered = math.MinInt64
-	if err := f.loadBlocks(ctx); err != nil {
-		return nil, false, 0, err
-	}
-	tx, err := f.snapshot(ctx)
-	if err != nil {
-		return nil, false, 0, err
-	}
-	var cond strings.Builder
-	var targs []any
-	for i, t := range toks {
-		if i > 0 {
-			cond.WriteString(" OR ")
-		}
-		cond.WriteString("(tok_lo <= ? AND tok_hi >= ?)")
-		targs = append(targs, int64(t), int64(t))
-	}
-	q := `SELECT block_id, postings FROM fts_postings WHERE block_id BETWEEN ? AND ?
-AND block_id IN (SELECT unnest(?::BIGINT[])) AND (` + cond.String() + `)`
-
-	matches := map[int64][]uint32{} // block -> matching ordinals<<3|mask
-	var need []int64
-	total := 0
-	blobs := map[int64][][]byte{}
-	var cur, next []uint32
-	chunk := 2
-walk:
-	for i := 0; i < len(f.blocks); {
-		j := min(i+chunk, len(f.blocks))
-		chunk *= 2
-		batch := f.blocks[i:j]
-		bids := make([]int64, len(batch))
-		lo, hi := batch[0].id, batch[0].id
-		for k, b := range batch {
-			bids[k] = b.id
-			lo, hi = min(lo, b.id), max(hi, b.id)
-		}
-		clear(blobs)
-		args := append([]any{lo, hi, bids}, targs...)
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, false, 0, fmt.Errorf("query full-text postings: %w", err)
-		}
-		for rows.Next() {
-			var (
-				id   int64
-				blob []byte
-			)
-			if err := rows.Scan(&id, &blob); err != nil {
-				rows.Close()
-				return nil, false, 0, fmt.Errorf("scan full-text postings: %w", err)
-			}
-			blobs[id] = append(blobs[id], blob)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, false, 0, fmt.Errorf("read full-text postings: %w", err)
-		}
-		for k, b := range batch {
-			rs := blobs[b.id]
-			cur = cur[:0]
-			for ti, t := range toks {
-				var list []byte
-				found := false
-				for _, r := range rs {
-					if list, found = postingsOf(r, t); found {
-						break
-					}
-				}
-				if !found {
-					cur = cur[:0]
-					break
-				}
-				if ti == 0 {
-					cur = decodePostings(cur, list)
-				} else {
-					next = decodePostings(next[:0], list)
-					cur = intersect(cur, next)
-				}
-				if len(cur) == 0 {
-					break
-				}
-			}
-			var m []uint32
-			for _, x := range cur {
-				if x&sides != 0 {
-					m = append(m, x>>3)
-				}
-			}
-			if len(m) == 0 {
-				continue
-			}
-			if total+len(m) > f.s.ftsLimit() {
-				truncated = true
-				covered = b.maxStart + 1
-				break walk
-			}
-			total += len(m)
-			matches[b.id] = m
-			need = append(need, b.id)
-			_ = k
-		}
-		i = j
-		if f.want > 0 && total >= f.want && i < len(f.blocks) {
-			covered = f.blocks[i].maxStart + 1
-			break
-		}
-	}
-	if len(need) == 0 {
-		return nil, truncated, covered, nil
-	}
-	lo, hi := slices.Min(need), slices.Max(need)
-	brows, err := tx.QueryContext(ctx, `SELECT block_id, spans FROM fts_blocks
-WHERE project = ? AND block_id BETWEEN ? AND ? AND block_id IN (SELECT unnest(?::BIGINT[]))`, f.project, lo, hi, need)
-	if err != nil {
-		return nil, false, 0, fmt.Errorf("query full-text blocks: %w", err)
-	}
-	defer brows.Close()
-	for brows.Next() {
-		var (
-			id    int64
-			spans []byte
-		)
-		if err := brows.Scan(&id, &spans); err != nil {
-			return nil, false, 0, fmt.Errorf("scan full-text block: %w", err)
-		}
-		for _, o := range matches[id] {
-			if int(o+1)*8 <= len(spans) {
-				ids = append(ids, int64(binary.BigEndian.Uint64(spans[o*8:])))
-			}
-		}
-		delete(matches, id) // a block id seen twice counts once
-	}
-	if err := brows.Err(); err != nil {
-		return nil, false, 0, fmt.Errorf("read full-text blocks: %w", err)
-	}
-	return ids, truncated, covered, nil
 }
 
 // ftsState is the Store's full-text write state, guarded by Store.mu.

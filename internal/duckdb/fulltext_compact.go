@@ -35,7 +35,10 @@ import (
 // ordinals by the spans before it) and replaces the run in one DuckDB
 // transaction: the old fts_blocks and fts_postings rows are deleted and
 // the merged rows inserted under the run's largest block_id (ids grow with
-// write time; queries order blocks by max_start, then block_id). A failed
+// write time; queries order blocks by max_start, then block_id). The merged
+// block records the run's blocks as its sub-blocks (fts_blocks.subs, a
+// merged block's own sub-blocks offset by the spans before it), so that
+// queries still walk and stop at the granularity of the original blocks. A failed
 // merge rolls back whole and is retried by a later pass, so index entries
 // are never lost or doubled. Readers resolve one query's full-text
 // conditions in one transaction (fullText.tx), so that a merge committing
@@ -79,7 +82,8 @@ type ftsCompactor struct {
 	// grow (new blocks get larger ids), or already merged.
 	from    map[string]int64
 	part    ftsPart  // decode scratch
-	blobs   [][]byte // scratch: one block's postings rows
+	subs    []ftsSub // the merged block's sub-blocks
+	subBlob []byte   // their encoding
 	rowBuf  []ftsRow // scratch: the merged block's postings rows
 	metrics *compactMetrics
 }
@@ -367,17 +371,18 @@ func (s *Store) mergeBlocksTx(ctx context.Context, conn driverQueryConn, project
 	// The run's blocks as this transaction sees them.
 	type block struct {
 		minStart, maxStart int64
-		spans              []byte
+		spans, subs        []byte
 	}
 	blocks := make(map[int64]*block, len(run))
-	err = queryEach(ctx, conn, `SELECT block_id, min_start, max_start, spans FROM fts_blocks
+	err = queryEach(ctx, conn, `SELECT block_id, min_start, max_start, spans, subs FROM fts_blocks
 WHERE project = ? AND block_id BETWEEN ? AND ? AND block_id IN (SELECT unnest(?::BIGINT[]))`,
 		[]any{project, lo, hi, ids}, func(v []driver.Value) error {
 			id, _ := v[0].(int64)
 			mn, _ := v[1].(int64)
 			mx, _ := v[2].(int64)
 			sp, _ := v[3].([]byte)
-			blocks[id] = &block{mn, mx, sp}
+			sb, _ := v[4].([]byte)
+			blocks[id] = &block{mn, mx, sp, sb}
 			return nil
 		})
 	if err != nil {
@@ -406,8 +411,12 @@ WHERE block_id BETWEEN ? AND ? AND block_id IN (SELECT unnest(?::BIGINT[])) ORDE
 	ix := c.ix
 	ix.reset(project, blocks[lo].minStart)
 	p := &c.part
+	// The merged block's sub-blocks: each block's own (a block the write
+	// path made is one), offset by the spans merged before it.
+	c.subs = c.subs[:0]
 	for _, b := range run {
 		bl := blocks[b.id]
+		c.subs = blockSubs(c.subs, bl.subs, int32(b.n), ix.n, bl.minStart, bl.maxStart)
 		if err := decodeBlock(p, postings[b.id], int32(b.n)); err != nil {
 			return fmt.Errorf("decode block %d: %w", b.id, err)
 		}
@@ -459,7 +468,8 @@ func (c *ftsCompactor) appendMerged(conn driver.Conn, id int64) (err error) {
 			}
 		}
 	}()
-	if err := blocks.AppendRow(text(ix.project), id, ix.minStart, ix.maxStart, ix.spans); err != nil {
+	c.subBlob = appendSubs(c.subBlob[:0], c.subs)
+	if err := blocks.AppendRow(text(ix.project), id, ix.minStart, ix.maxStart, ix.spans, c.subBlob); err != nil {
 		return fmt.Errorf("append merged block: %w", err)
 	}
 	c.rowBuf = ix.rows(c.rowBuf[:0])

@@ -21,10 +21,9 @@ import (
 // compactSpan is one span of the compaction tests: a root span of its own
 // trace (trace n, span n) with known words on each side.
 type compactSpan struct {
-	n                  uint64
-	in, out, other     string
-	project            string
-	write, lastOfWrite int
+	n              uint64
+	in, out, other string
+	project        string
 }
 
 // compactWords returns the words of span n of write w (of last+1 writes).
@@ -417,6 +416,31 @@ func TestFullTextCompactConcurrent(t *testing.T) {
 //
 //	go test ./internal/duckdb -run '^$' -bench FullTextAbsent -benchtime 20x
 func BenchmarkFullTextAbsent(b *testing.B) {
+	benchFullText(b, []benchWord{{"absent", "zyzzogeton", 0}})
+}
+
+// BenchmarkFullTextCommon is BenchmarkFullTextAbsent for a word of every
+// trace (the system prompt's "refund", as bench/query.sh's
+// fulltext_common), whose page of 50 the newest small blocks hold, and for
+// a word of one trace in six ("lamp", one topic's), whose page needs
+// candidates from the newest merged block too.
+//
+//	go test ./internal/duckdb -run '^$' -bench FullTextCommon -benchtime 20x
+func BenchmarkFullTextCommon(b *testing.B) {
+	benchFullText(b, []benchWord{{"refund", "refund", 50}, {"lamp", "lamp", 50}})
+}
+
+// benchWord is one search of benchFullText: input contains word, whose
+// page must hold traces traces.
+type benchWord struct {
+	name, word string
+	traces     int
+}
+
+// benchFullText runs the searches of words before and after compaction
+// (see BenchmarkFullTextAbsent). Each also reports the candidate spans of
+// its first full-text lookup.
+func benchFullText(b *testing.B, words []benchWord) {
 	n := 200_000
 	if v, err := strconv.Atoi(os.Getenv("LOUPE_BENCH_SPANS")); err == nil && v > 0 {
 		n = v
@@ -448,22 +472,31 @@ func BenchmarkFullTextAbsent(b *testing.B) {
 	if err := s.checkpoint(b.Context()); err != nil {
 		b.Fatal(err)
 	}
-	q := query.TraceSearch{Project: loupe.DefaultProject, Filter: mustParse(b, `input contains "zyzzogeton"`),
-		From: from, To: to.Add(time.Second), Limit: 50}
-	search := func(b *testing.B) {
+	search := func(b *testing.B, bw benchWord) {
+		q := query.TraceSearch{Project: loupe.DefaultProject, Filter: mustParse(b, `input contains "`+bw.word+`"`),
+			From: from, To: to.Add(time.Second), Limit: 50}
 		b.ReportAllocs()
 		for b.Loop() {
 			p, err := s.SearchTraces(b.Context(), q)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if len(p.Traces) != 0 {
-				b.Fatalf("%d traces for an absent word", len(p.Traces))
+			if len(p.Traces) != bw.traces {
+				b.Fatalf("%d traces for %q, want %d", len(p.Traces), bw.word, bw.traces)
 			}
 		}
 		b.ReportMetric(float64(len(blockSizes(b, s, loupe.DefaultProject))), "blocks")
+		ft := &fullText{s: s, ctx: b.Context(), project: q.Project, w: window{from.UnixNano(), q.To.UnixNano()}, want: 16 * (q.Limit + 1)}
+		ids, _, _, err := ft.lookup(tokenizer{}.appendTokens(nil, bw.word), 1<<sideInput)
+		ft.close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(len(ids)), "candidates")
 	}
-	b.Run("before", search)
+	for _, bw := range words {
+		b.Run("before/"+bw.name, func(b *testing.B) { search(b, bw) })
+	}
 	cpu0, wall0 := cpuTime(), time.Now()
 	merged, err := s.compactFullText(b.Context())
 	if err != nil {
@@ -477,8 +510,10 @@ func BenchmarkFullTextAbsent(b *testing.B) {
 	b.Logf("compaction: %d spans, %d blocks merged, %s wall, %s CPU (%.2f µs CPU/span); indexer: %d pairs, %d words, %d blob bytes",
 		written, merged, wall.Round(time.Millisecond), cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(written),
 		cap(ix.pairs), cap(ix.tokens), cap(ix.blob))
-	b.Run("after", func(b *testing.B) {
-		search(b)
-		b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(written), "compact-µs-cpu/span")
-	})
+	for _, bw := range words {
+		b.Run("after/"+bw.name, func(b *testing.B) {
+			search(b, bw)
+			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(written), "compact-µs-cpu/span")
+		})
+	}
 }

@@ -339,6 +339,12 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 		if err != nil {
 			return nil, err
 		}
+		if filter == falseSQL && !ft.partial {
+			// No span of the range matches (see falseSQL): walking
+			// the windows would only confirm it.
+			page.Notes = append(page.Notes, ft.notes...)
+			return page, nil
+		}
 		ww := w
 		if ft.partial && !srt.newestFirst() {
 			// Only newest first can use a partial lookup: any other order

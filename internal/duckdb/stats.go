@@ -115,6 +115,11 @@ func (s *Store) stats(ctx context.Context, q query.StatsRequest) (*loupe.Stats, 
 		return nil, err
 	}
 	st.Notes = append(st.Notes, ft.notes...)
+	if filter == falseSQL && !ft.partial && !smp.on {
+		// Nothing matches: no rows (sampled stats keep their path, which
+		// adds its notes).
+		return st, nil
+	}
 
 	// base: one row per counted item with its group values g0..gN, bucket
 	// start, latency in ms, failed flag, tokens and cost.

@@ -119,6 +119,9 @@ type Store struct {
 	// compact merges small full-text blocks (fulltext_compact.go); made
 	// by Open.
 	compact *ftsCompactor
+	// tracePages counts tracePage calls (tests: a search that skips
+	// its windows).
+	tracePages atomic.Int64
 	// beforeCommit, when set (tests only), runs inside the write
 	// transaction after every row is appended; an error aborts the write.
 	beforeCommit func() error

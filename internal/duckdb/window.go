@@ -232,6 +232,7 @@ func (s *Store) windowBounds(ctx context.Context, project string, w window) (spa
 // time walk windows from the sort's end of the range; other sorts read the
 // range as one window.
 func (s *Store) tracePage(ctx context.Context, q pageQuery) ([]loupe.TraceSummary, string, error) {
+	s.tracePages.Add(1)
 	traces := []loupe.TraceSummary{}
 	var last cursor
 	w := q.w

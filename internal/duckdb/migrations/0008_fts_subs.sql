@@ -1,0 +1,17 @@
+-- fts_blocks.subs lists the sub-blocks of a block that full-text compaction
+-- (fulltext_compact.go) merged from smaller blocks: per original block, in
+-- merge order, the ordinal range its spans took in the merged block and
+-- their start range, so that a lookup walks the merged block's spans in
+-- about the order of the original blocks and stops as early as it did
+-- before the merge (fulltext_subs.go). NULL (every block the write path
+-- makes) is one sub-block covering the whole block with the block's
+-- min_start and max_start.
+--
+-- Encoding: format byte (1), uvarint sub-block count k >= 1, then per
+-- sub-block in ordinal order: uvarint(first ordinal - previous sub-block's
+-- first ordinal; the first sub-block's first ordinal is 0), varint(min_start
+-- - previous sub-block's min_start; 0 before the first), uvarint(max_start
+-- - min_start). A sub-block runs from its first ordinal to the next one's
+-- (the last to the end of the block). A lookup that cannot read the column
+-- treats the block as one sub-block.
+ALTER TABLE fts_blocks ADD COLUMN subs BLOB;
