@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/loupehq/loupe"
 	"github.com/loupehq/loupe/internal/query"
@@ -238,6 +239,12 @@ type ftsIndexer struct {
 	blob   []byte
 	bounds []rowBounds
 	rowBuf []ftsRow
+	// zblob holds the compressed rows; enc compresses them (created on
+	// first use; when that fails, encErr is kept and rows are stored
+	// uncompressed).
+	zblob  []byte
+	enc    *zstd.Encoder
+	encErr error
 	remap  []uint64 // merge scratch: a part's entries as block entries << 32
 }
 
@@ -546,9 +553,23 @@ func (ix *ftsIndexer) rows(dst []ftsRow) []ftsRow {
 		}
 	}
 	emit()
-	// Slice the shared buffer into rows now that it no longer moves.
+	// Compress every row into the second buffer (fulltext_zstd.go), then
+	// slice it into rows now that it no longer moves.
+	if ix.enc == nil {
+		ix.enc, ix.encErr = newPostingsEncoder()
+	}
+	ix.zblob = ix.zblob[:0]
+	for i, bd := range ix.bounds {
+		off := len(ix.zblob)
+		if ix.encErr != nil {
+			ix.zblob = append(ix.zblob, ix.blob[bd.off:bd.end]...) // stored as format 1
+		} else {
+			ix.zblob = compressPostings(ix.enc, ix.zblob, ix.blob[bd.off:bd.end])
+		}
+		ix.bounds[i].off, ix.bounds[i].end = off, len(ix.zblob)
+	}
 	for _, bd := range ix.bounds {
-		dst = append(dst, ftsRow{tokLo: bd.lo, tokHi: bd.hi, blob: ix.blob[bd.off:bd.end:bd.end]})
+		dst = append(dst, ftsRow{tokLo: bd.lo, tokHi: bd.hi, blob: ix.zblob[bd.off:bd.end:bd.end]})
 	}
 	return dst
 }
@@ -582,9 +603,9 @@ func (ix *ftsIndexer) flush(blocks, postings *duckdb.Appender) error {
 // shrink drops scratch space grown by an unusually large block.
 func (ix *ftsIndexer) shrink() {
 	const maxKeep = 1 << 22
-	if cap(ix.blob) > 16*maxKeep || cap(ix.pairs) > maxKeep || len(ix.slots) > maxKeep || len(ix.arena) > maxKeep {
-		seed, last := ix.seed, ix.lastID
-		*ix = ftsIndexer{seed: seed, lastID: last}
+	if cap(ix.blob) > 16*maxKeep || cap(ix.zblob) > 16*maxKeep || cap(ix.pairs) > maxKeep || len(ix.slots) > maxKeep || len(ix.arena) > maxKeep {
+		seed, last, enc, encErr := ix.seed, ix.lastID, ix.enc, ix.encErr
+		*ix = ftsIndexer{seed: seed, lastID: last, enc: enc, encErr: encErr}
 	}
 }
 

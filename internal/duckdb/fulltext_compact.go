@@ -399,7 +399,11 @@ WHERE block_id BETWEEN ? AND ? AND block_id IN (SELECT unnest(?::BIGINT[])) ORDE
 		[]any{lo, hi, ids}, func(v []driver.Value) error {
 			id, _ := v[0].(int64)
 			p, _ := v[1].([]byte)
-			postings[id] = append(postings[id], p)
+			raw, err := openPostings(s.ftsDec, p, nil)
+			if err != nil {
+				return fmt.Errorf("block %d: %w", id, err)
+			}
+			postings[id] = append(postings[id], raw)
 			return nil
 		})
 	if err != nil {

@@ -151,6 +151,10 @@ AND block_id IN (SELECT unnest(?::BIGINT[])) AND (` + cond.String() + `)`
 				rows.Close()
 				return fmt.Errorf("scan full-text postings: %w", err)
 			}
+			if blob, err = openPostings(f.s.ftsDec, blob, nil); err != nil {
+				rows.Close()
+				return fmt.Errorf("full-text postings of block %d: %w", id, err)
+			}
 			blobs[id] = append(blobs[id], blob)
 		}
 		err = rows.Err()

@@ -99,7 +99,7 @@ func TestPostingsRoundTrip(t *testing.T) {
 			if int64(tok) < row.tokLo || int64(tok) > row.tokHi {
 				continue
 			}
-			list, ok := postingsOf(row.blob, tok)
+			list, ok := postingsOf(rawPostings(t, row.blob), tok)
 			if !ok {
 				t.Fatalf("token %x in row range [%d, %d] but not in its blob", tok, row.tokLo, row.tokHi)
 			}
@@ -114,7 +114,7 @@ func TestPostingsRoundTrip(t *testing.T) {
 			t.Fatalf("postings of %x mismatch (-want +got):\n%s", tok, diff)
 		}
 	}
-	if _, ok := postingsOf(rows[0].blob, wordHash([]byte("absent"))); ok {
+	if _, ok := postingsOf(rawPostings(t, rows[0].blob), wordHash([]byte("absent"))); ok {
 		t.Error("postingsOf(absent word) = true, want false")
 	}
 	// The block's span ids are in ordinal order.
@@ -145,7 +145,7 @@ func TestTokensPerSideCap(t *testing.T) {
 	for _, row := range ix.rows(nil) {
 		for _, tok := range []string{"w0", "w1023", "w1024", "w5", "w1030"} {
 			h := wordHash([]byte(tok))
-			if l, ok := postingsOf(row.blob, h); ok {
+			if l, ok := postingsOf(rawPostings(t, row.blob), h); ok {
 				got[h] = decodePostings(nil, l)[0] & 7
 			}
 		}
@@ -312,7 +312,7 @@ func FuzzPostings(f *testing.F) {
 		ix.add(&loupe.Span{Start: t0, Payload: &loupe.Payload{InputValue: fmt.Sprintf("alpha beta w%d", i%7)}})
 	}
 	for _, r := range ix.rows(nil) {
-		f.Add(r.blob, wordHash([]byte("alpha")))
+		f.Add(rawPostings(f, r.blob), wordHash([]byte("alpha")))
 	}
 	f.Add([]byte{ftsFormat, 0xff, 0xff, 0xff, 0xff, 0x0f}, uint64(1))
 	f.Add([]byte{}, uint64(0))

@@ -35,6 +35,8 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/loupehq/loupe"
 	"github.com/loupehq/loupe/internal/segment"
 )
@@ -104,6 +106,9 @@ type Options struct {
 // Store is a DuckDB-backed span store. Its methods are safe for concurrent
 // use; Write calls are serialized.
 type Store struct {
+	// ftsDec decompresses postings rows (fulltext_zstd.go); safe for
+	// concurrent use.
+	ftsDec *zstd.Decoder
 	db     *sql.DB // read connections; also owns the DuckDB instance
 	path   string  // database file
 	logger *slog.Logger
@@ -198,6 +203,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.retMetrics = newRetentionMetrics()
 	s.compact = newFTSCompactor()
+	if s.ftsDec, err = newPostingsDecoder(); err != nil {
+		db.Close()
+		return nil, err
+	}
 
 	if err := s.configure(ctx, opts); err != nil {
 		db.Close()
@@ -352,6 +361,7 @@ func (s *Store) Close() error {
 		s.w = nil
 	}
 	errs = append(errs, s.wconn.Close(), s.db.Close(), s.seg.Close())
+	s.ftsDec.Close()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close duckdb store: %w", err)
 	}
