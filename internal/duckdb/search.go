@@ -325,7 +325,12 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 	}
 	// Full-text conditions look the newest index blocks up first: ask for
 	// a few pages' worth of candidate spans, search the part of the range
-	// the lookups covered, and deepen while the page comes out short.
+	// the lookups covered, and deepen while the page comes out short. Each
+	// round asks for 4 times the candidates: the spans of the newest
+	// traces often start seconds after their traces, so the first round
+	// can cover no trace start at all, and 8-fold steps bound 52k span ids
+	// into the last round's queries where 13k did (10M spans, "refund":
+	// p50 179 ms against 88 ms).
 	want := 16 * (limit + 1)
 	for {
 		// Each round's lookups read one snapshot (fullText.tx), so they
@@ -350,7 +355,7 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 			// Only newest first can use a partial lookup: any other order
 			// needs every candidate of the range.
 			if want != 0 {
-				if want *= 8; want > s.ftsLimit() {
+				if want *= 4; want > s.ftsLimit() {
 					want = 0
 				}
 				continue
@@ -381,7 +386,7 @@ func (s *Store) searchTraces(ctx context.Context, q query.TraceSearch) (*loupe.T
 			page.Notes = append(page.Notes, ft.notes...)
 			return page, nil
 		}
-		if want *= 8; want > s.ftsLimit() {
+		if want *= 4; want > s.ftsLimit() {
 			want = 0
 		}
 	}
