@@ -451,39 +451,22 @@ WHERE block_id BETWEEN ? AND ? AND block_id IN (SELECT unnest(?::BIGINT[])) ORDE
 }
 
 // appendMerged appends the indexer's block under id.
-func (c *ftsCompactor) appendMerged(conn driver.Conn, id int64) (err error) {
+func (c *ftsCompactor) appendMerged(conn driver.Conn, id int64) error {
 	ix := c.ix
-	blocks, err := duckdb.NewAppenderFromConn(conn, "", "fts_blocks")
-	if err != nil {
-		return fmt.Errorf("create fts_blocks appender: %w", err)
-	}
-	postings, err := duckdb.NewAppenderFromConn(conn, "", "fts_postings")
-	if err != nil {
-		blocks.Close()
-		return fmt.Errorf("create fts_postings appender: %w", err)
-	}
-	defer func() {
-		for _, a := range []*duckdb.Appender{blocks, postings} {
-			if err != nil {
-				a.Clear()
-			}
-			if cerr := a.Close(); cerr != nil && err == nil {
-				err = fmt.Errorf("flush merged block: %w", cerr)
+	return withFTSAppenders(conn, func(blocks, postings *duckdb.Appender) error {
+		c.subBlob = appendSubs(c.subBlob[:0], c.subs)
+		if err := blocks.AppendRow(text(ix.project), id, ix.minStart, ix.maxStart, ix.spans, c.subBlob); err != nil {
+			return fmt.Errorf("append merged block: %w", err)
+		}
+		c.rowBuf = ix.rows(c.rowBuf[:0])
+		defer clear(c.rowBuf) // do not pin the blob buffer's old arrays
+		for _, r := range c.rowBuf {
+			if err := postings.AppendRow(id, r.tokLo, r.tokHi, r.blob); err != nil {
+				return fmt.Errorf("append merged postings: %w", err)
 			}
 		}
-	}()
-	c.subBlob = appendSubs(c.subBlob[:0], c.subs)
-	if err := blocks.AppendRow(text(ix.project), id, ix.minStart, ix.maxStart, ix.spans, c.subBlob); err != nil {
-		return fmt.Errorf("append merged block: %w", err)
-	}
-	c.rowBuf = ix.rows(c.rowBuf[:0])
-	defer clear(c.rowBuf) // do not pin the blob buffer's old arrays
-	for _, r := range c.rowBuf {
-		if err := postings.AppendRow(id, r.tokLo, r.tokHi, r.blob); err != nil {
-			return fmt.Errorf("append merged postings: %w", err)
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // decodeBlock fills p.tokens and p.pairs from a block's postings rows

@@ -116,7 +116,7 @@ func (ix *ftsIndexer) merge(part *ftsPart) {
 // appendFullText appends the full-text blocks of a write on conn (inside
 // the write transaction; see appendSearchRows): per project in first-seen
 // order, the write's parts merged in order into blocks, reusing ix's tables.
-func appendFullText(conn driver.Conn, ix *ftsIndexer, parts []*ftsPart) (err error) {
+func appendFullText(conn driver.Conn, ix *ftsIndexer, parts []*ftsPart) error {
 	if len(parts) == 0 {
 		return nil
 	}
@@ -126,6 +126,14 @@ func appendFullText(conn driver.Conn, ix *ftsIndexer, parts []*ftsPart) (err err
 			projects = append(projects, p.project)
 		}
 	}
+	return withFTSAppenders(conn, func(blocks, postings *duckdb.Appender) error {
+		return appendParts(ix, blocks, postings, projects, parts)
+	})
+}
+
+// withFTSAppenders runs fn with appenders of fts_blocks and fts_postings on
+// conn and flushes them; when fn fails, nothing it appended is written.
+func withFTSAppenders(conn driver.Conn, fn func(blocks, postings *duckdb.Appender) error) (err error) {
 	blocks, err := duckdb.NewAppenderFromConn(conn, "", "fts_blocks")
 	if err != nil {
 		return fmt.Errorf("create fts_blocks appender: %w", err)
@@ -145,6 +153,12 @@ func appendFullText(conn driver.Conn, ix *ftsIndexer, parts []*ftsPart) (err err
 			}
 		}
 	}()
+	return fn(blocks, postings)
+}
+
+// appendParts merges parts into blocks per project, in order, and appends
+// them.
+func appendParts(ix *ftsIndexer, blocks, postings *duckdb.Appender, projects []string, parts []*ftsPart) error {
 	for _, project := range projects {
 		open := false
 		for _, p := range parts {
