@@ -32,6 +32,10 @@ test('first contentful paint of the list (recorded)', async () => {
   for (let i = 0; i < 5; i++) {
     await page.goto(`${baseURL()}/?since=1h&r=${i}`);
     await page.waitForSelector('#traces');
+    // The paint entry is recorded after the frame is painted, which can
+    // come after the element exists (seen once on a loaded CI machine).
+    await page.waitForFunction(() => performance.getEntriesByType('paint')
+      .some((p) => p.name === 'first-contentful-paint'), null, { timeout: 15000 });
     const fcp = await page.evaluate(() => {
       const e = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint');
       return e ? e.startTime : null;
