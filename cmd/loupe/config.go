@@ -97,7 +97,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.BoolVar(&cfg.DecodeOnly, "decode-only", cfg.DecodeOnly, "decode OTLP requests and acknowledge them without storing anything (benchmark ceiling)")
 	fs.IntVar(&cfg.QueueSpans, "queue-spans", cfg.QueueSpans, "ingest queue capacity in spans and events (0: built-in default)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "also feed this server demo traffic (2,000 traces, then a trickle)")
-	fs.StringVar(&cfg.MemoryLimit, "memory-limit", cfg.MemoryLimit, "memory of the embedded store's buffer pool, e.g. 512MB or 2GB (default "+duckdb.DefaultMemoryLimit+"); the server's RSS is about this plus 150-250 MB")
+	fs.StringVar(&cfg.MemoryLimit, "memory-limit", cfg.MemoryLimit, "memory of the embedded store's buffer pool, e.g. 512MB or 2GB (default "+duckdb.DefaultMemoryLimit+"); the server's RSS also holds the Go heap and DuckDB's working memory")
 	fs.StringVar(&cfg.Sampling, "sampling", cfg.Sampling, "tail sampling: all (keep every trace), production (built-in policy) or a YAML policy `file`")
 	fs.DurationVar(&cfg.SamplingGrace, "sampling-grace", cfg.SamplingGrace, "with sampling: wait this long after a trace's root span for late children")
 	fs.DurationVar(&cfg.SamplingTimeout, "sampling-timeout", cfg.SamplingTimeout, "with sampling: decide a trace whose root span never arrives after this")
