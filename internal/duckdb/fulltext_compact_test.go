@@ -450,20 +450,7 @@ func benchFullText(b *testing.B, words []benchWord) {
 	var from, to time.Time
 	written := 0
 	for seed := uint64(1); written < n; seed++ {
-		batches, spans, _ := workloadPool(b, seed, 100)
-		for i := range batches {
-			for j := range batches[i].Spans {
-				sp := &batches[i].Spans[j]
-				sp.Start = sp.Start.Add(time.Duration(seed) * time.Hour)
-				sp.End = sp.End.Add(time.Duration(seed) * time.Hour)
-				if from.IsZero() || sp.Start.Before(from) {
-					from = sp.Start
-				}
-				if sp.End.After(to) {
-					to = sp.End
-				}
-			}
-		}
+		batches, spans := hourlyPool(b, seed, &from, &to)
 		for i := 0; i < len(batches); i += 5 { // 5 requests of 120 spans
 			writeIndexed(b, s, batches[i:min(i+5, len(batches))])
 		}

@@ -22,21 +22,7 @@ func benchStore(b *testing.B) (*Store, time.Time, time.Time) {
 	var from, to time.Time
 	written := 0
 	for seed := uint64(1); written < n; seed++ {
-		batches, spans, _ := workloadPool(b, seed, 100)
-		for i := range batches {
-			for j := range batches[i].Spans {
-				sp := &batches[i].Spans[j]
-				// Spread seeds over time, one hour of traffic per seed.
-				sp.Start = sp.Start.Add(time.Duration(seed) * time.Hour)
-				sp.End = sp.End.Add(time.Duration(seed) * time.Hour)
-				if from.IsZero() || sp.Start.Before(from) {
-					from = sp.Start
-				}
-				if sp.End.After(to) {
-					to = sp.End
-				}
-			}
-		}
+		batches, spans := hourlyPool(b, seed, &from, &to)
 		writeIndexed(b, s, batches)
 		written += spans
 	}
@@ -44,6 +30,28 @@ func benchStore(b *testing.B) (*Store, time.Time, time.Time) {
 		b.Fatal(err)
 	}
 	return s, from, to.Add(time.Second)
+}
+
+// hourlyPool returns workloadPool(seed, 100) moved seed hours later, so
+// that seeds spread over time (one hour of traffic each), and widens
+// [*from, *to] to its spans.
+func hourlyPool(tb testing.TB, seed uint64, from, to *time.Time) ([]loupe.Batch, int) {
+	tb.Helper()
+	batches, spans, _ := workloadPool(tb, seed, 100)
+	for i := range batches {
+		for j := range batches[i].Spans {
+			sp := &batches[i].Spans[j]
+			sp.Start = sp.Start.Add(time.Duration(seed) * time.Hour)
+			sp.End = sp.End.Add(time.Duration(seed) * time.Hour)
+			if from.IsZero() || sp.Start.Before(*from) {
+				*from = sp.Start
+			}
+			if sp.End.After(*to) {
+				*to = sp.End
+			}
+		}
+	}
+	return batches, spans
 }
 
 func mustParse(b *testing.B, f string) query.Expr {
