@@ -252,14 +252,28 @@ func traceRows(project string, w window, name string) ([]string, []any) {
 	lo, hi := w.from-int64(traceSlack), w.to+int64(traceSlack)
 	ctes := []string{
 		`m AS (SELECT DISTINCT trace_hi, trace_lo FROM trace_parts WHERE project = ? AND cont AND start_ns >= ? AND start_ns < ?)`,
-		name + ` AS (` + singlePartSQL + `, coalesce(p.sample_weight, 1) AS sample_weight, coalesce(p.sample_class, '') AS sample_class
-			FROM trace_parts p ANTI JOIN m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo
+		name + ` AS (` + partsRowsSQL("", "") + `)`,
+	}
+	return ctes, append([]any{project, lo, hi}, partsRowsArgs(project, w)...)
+}
+
+// partsRowsSQL is the body of traceRows' per-trace CTE, given a CTE m of
+// the traces with several parts: their parts aggregated, every other part
+// in w as it is. restrict (a join on the parts, alias p) and inList (a
+// condition on them) narrow both halves alike; its arguments are
+// partsRowsArgs.
+func partsRowsSQL(restrict, inList string) string {
+	return singlePartSQL + `, coalesce(p.sample_weight, 1) AS sample_weight, coalesce(p.sample_class, '') AS sample_class
+			FROM trace_parts p ANTI JOIN m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo` + restrict + `
 			WHERE p.project = ? AND NOT p.cont AND p.start_ns >= ? AND p.start_ns < ?
 			UNION ALL BY NAME
-			` + fmt.Sprintf(traceAggSQL, `(SELECT p.* FROM trace_parts p SEMI JOIN m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo
-				WHERE p.project = ? AND p.start_ns >= ? AND p.start_ns < ?) p`) + `)`,
-	}
-	return ctes, []any{project, lo, hi, project, w.from, w.to, project, lo, hi, w.from, w.to}
+			` + fmt.Sprintf(traceAggSQL, `(SELECT p.* FROM trace_parts p SEMI JOIN m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo`+restrict+`
+				WHERE p.project = ? AND p.start_ns >= ? AND p.start_ns < ?`+inList+`) p`)
+}
+
+// partsRowsArgs are the arguments of partsRowsSQL.
+func partsRowsArgs(project string, w window) []any {
+	return []any{project, w.from, w.to, project, w.from - int64(traceSlack), w.to + int64(traceSlack), w.from, w.to}
 }
 
 // tracePlan builds the CTEs t (one aggregate row per trace starting in w,

@@ -121,14 +121,8 @@ func windowPlan(q *pageQuery, w window, spansTo int64, mp multiParts) plan {
 			p.args = append(p.args, mp.his, mp.los)
 			inList = ` AND p.trace_hi IN (` + mp.hiList() + `)`
 		}
-		p.ctes = append(p.ctes,
-			`t0 AS (`+singlePartSQL+`
-			FROM trace_parts p ANTI JOIN m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo`+restrict+`
-			WHERE p.project = ? AND NOT p.cont AND p.start_ns >= ? AND p.start_ns < ?
-			UNION ALL BY NAME
-			`+fmt.Sprintf(traceAggSQL, `(SELECT p.* FROM trace_parts p SEMI JOIN m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo`+restrict+`
-				WHERE p.project = ? AND p.start_ns >= ? AND p.start_ns < ?`+inList+`) p`)+`)`)
-		p.args = append(p.args, q.project, w.from, w.to, q.project, lo, hi, w.from, w.to)
+		p.ctes = append(p.ctes, `t0 AS (`+partsRowsSQL(restrict, inList)+`)`)
+		p.args = append(p.args, partsRowsArgs(q.project, w)...)
 	} else {
 		// No trace near the window has a second part: every part is a
 		// whole trace.
