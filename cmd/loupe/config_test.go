@@ -110,6 +110,9 @@ func TestParseServeConfig(t *testing.T) {
 		{name: "MemoryLimitEnv", env: map[string]string{"LOUPE_MEMORY_LIMIT": "2GiB"}, want: with(func(c *serveConfig) { c.MemoryLimit = "2GiB" })},
 		{name: "ErrMemoryLimitUnit", args: []string{"--memory-limit", "512"}, wantErr: `--memory-limit "512"`},
 		{name: "ErrMemoryLimitQuote", args: []string{"--memory-limit", "1GB'; DROP TABLE spans; --"}, wantErr: "--memory-limit"},
+		{name: "StoreThreads", args: []string{"--store-threads", "4"}, want: with(func(c *serveConfig) { c.StoreThreads = 4 })},
+		{name: "StoreThreadsEnv", env: map[string]string{"LOUPE_STORE_THREADS": "1"}, want: with(func(c *serveConfig) { c.StoreThreads = 1 })},
+		{name: "ErrStoreThreadsNegative", args: []string{"--store-threads", "-1"}, wantErr: "--store-threads -1"},
 		{name: "ErrMemoryLimitNoDigits", args: []string{"--memory-limit", "GB"}, wantErr: "--memory-limit"},
 	}
 	for _, tt := range tests {

@@ -101,6 +101,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) (err error
 		}
 		logRetention(logger, retention, cfg.Retention.every())
 		store, err := duckdb.Open(ctx, duckdb.Options{Dir: cfg.Data, Logger: logger, MemoryLimit: cfg.MemoryLimit,
+			Threads:   cfg.StoreThreads,
 			Retention: retention, RetentionEvery: cfg.Retention.every(), Registerer: reg})
 		if err != nil {
 			return fmt.Errorf("open store in --data %s: %w", cfg.Data, err)
