@@ -444,7 +444,7 @@ WHERE block_id BETWEEN ? AND ? AND block_id IN (SELECT unnest(?::BIGINT[])) ORDE
 	}
 	// Like the writer's, COMMIT is not interruptible: a commit that
 	// reports an error after being durable would be retried on stale ids.
-	if _, err := conn.ExecContext(context.Background(), "COMMIT", nil); err != nil {
+	if err := commit(conn); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil

@@ -167,7 +167,7 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared
 	// COMMIT is not interruptible by ctx: an interrupted commit could be
 	// durable and still report an error, and the caller would write the
 	// spans twice.
-	if _, err := conn.ExecContext(context.Background(), "COMMIT", nil); err != nil {
+	if err := commit(conn); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
