@@ -167,6 +167,7 @@ type scratch struct {
 	spanKeys []attrKey
 	resKeys  []attrKey
 	idx      []indexed
+	mp       msgParser
 }
 
 // Traces normalizes every valid span of req, appending to dst (dst may be
