@@ -104,9 +104,14 @@ func appendCanonical(dst []byte, p *jsonParser, depth int) ([]byte, bool) {
 			}
 			dst = appendJSONString(dst, m.key)
 			dst = append(dst, ':')
-			q := jsonParser{s: m.val}
+			// Re-parse the member's value with p itself (a parser per
+			// member would escape to the heap through the recursion).
+			s, i := p.s, p.i
+			p.s, p.i = m.val, 0
 			var ok bool
-			if dst, ok = appendCanonical(dst, &q, depth+1); !ok {
+			dst, ok = appendCanonical(dst, p, depth+1)
+			p.s, p.i = s, i
+			if !ok {
 				return dst, false
 			}
 		}

@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -228,45 +229,79 @@ func (p *jsonParser) str() (any, bool) {
 func (p *jsonParser) strRaw() (string, bool) {
 	p.i++ // "
 	start := p.i
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			v := p.s[start:p.i]
-			p.i++
-			return v, true
-		case c == '\\':
-			return p.slowStr(start)
-		case c < 0x20:
-			return "", false
-		}
-		p.i++
+	p.i = plainRun(p.s, p.i)
+	if p.i >= len(p.s) {
+		return "", false
 	}
-	return "", false
+	switch c := p.s[p.i]; {
+	case c == '"':
+		v := p.s[start:p.i]
+		p.i++
+		return v, true
+	case c == '\\':
+		return p.slowStr(start)
+	}
+	return "", false // control character
+}
+
+// Bit masks of the 8-bytes-at-a-time scan (plainRun).
+const (
+	lsb8   = 0x0101010101010101
+	msb8   = 0x8080808080808080
+	quote8 = '"' * lsb8
+	bslash = '\\' * lsb8
+	space8 = 0x20 * lsb8
+)
+
+// plainRun returns the index of the first byte at or after i that ends a
+// run of plain string bytes: a quote, a backslash or a control character;
+// len(s) when there is none. It tests 8 bytes at a time.
+func plainRun(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q := x ^ quote8
+		b := x ^ bslash
+		// A byte is flagged when it is zero after the xor (quote, backslash)
+		// or below 0x20; bytes >= 0x80 are excluded by &^x.
+		if ((q-lsb8)&^q|(b-lsb8)&^b|(x-space8)&^x)&msb8 != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
 }
 
 // slowStr decodes a string with escapes; p.i is at the first backslash.
 // Runs of plain bytes are copied at once.
 func (p *jsonParser) slowStr(start int) (string, bool) {
-	b := make([]byte, 0, p.i-start+64)
-	b = append(b, p.s[start:p.i]...)
+	// The decoded string is no longer than the raw one: size it once.
+	end := p.i
+	for end < len(p.s) && p.s[end] != '"' {
+		if p.s[end] == '\\' {
+			end++
+		}
+		end++
+		end = plainRun(p.s, end)
+	}
+	var b strings.Builder
+	b.Grow(end - start)
+	b.WriteString(p.s[start:p.i])
 	for p.i < len(p.s) {
 		run := p.i
-		for p.i < len(p.s) {
-			c := p.s[p.i]
-			if c == '"' || c == '\\' || c < 0x20 {
-				break
-			}
-			p.i++
-		}
-		b = append(b, p.s[run:p.i]...)
+		p.i = plainRun(p.s, p.i)
+		b.WriteString(p.s[run:p.i])
 		if p.i >= len(p.s) {
 			break
 		}
 		switch c := p.s[p.i]; {
 		case c == '"':
 			p.i++
-			return string(b), true
+			return b.String(), true
 		case c < 0x20:
 			return "", false
 		}
@@ -278,17 +313,17 @@ func (p *jsonParser) slowStr(start int) (string, bool) {
 		p.i++
 		switch e {
 		case '"', '\\', '/':
-			b = append(b, e)
+			b.WriteByte(e)
 		case 'b':
-			b = append(b, '\b')
+			b.WriteByte('\b')
 		case 'f':
-			b = append(b, '\f')
+			b.WriteByte('\f')
 		case 'n':
-			b = append(b, '\n')
+			b.WriteByte('\n')
 		case 'r':
-			b = append(b, '\r')
+			b.WriteByte('\r')
 		case 't':
-			b = append(b, '\t')
+			b.WriteByte('\t')
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {
@@ -305,15 +340,15 @@ func (p *jsonParser) slowStr(start int) (string, bool) {
 						return "", false
 					}
 					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						b = utf8.AppendRune(b, d)
+						b.WriteRune(d)
 						continue
 					}
 					p.i = save
 				}
-				b = utf8.AppendRune(b, utf8.RuneError)
+				b.WriteRune(utf8.RuneError)
 				continue
 			}
-			b = utf8.AppendRune(b, r)
+			b.WriteRune(r)
 		default:
 			return "", false
 		}

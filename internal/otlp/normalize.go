@@ -168,6 +168,7 @@ type scratch struct {
 	resKeys  []attrKey
 	idx      []indexed
 	mp       msgParser
+	resLeft  []resLeftover // per resource attribute of the current resource
 }
 
 // Traces normalizes every valid span of req, appending to dst (dst may be
@@ -185,6 +186,8 @@ func (n *Normalizer) Traces(project string, req *coltracepb.ExportTraceServiceRe
 		resAttrs := rs.GetResource().GetAttributes()
 		sc.resKeys = sc.resKeys[:0]
 		sc.res = slots{}
+		clear(sc.resLeft)
+		sc.resLeft = append(sc.resLeft[:0], make([]resLeftover, len(resAttrs))...)
 		resTooLong := ""
 		for _, kv := range resAttrs {
 			k := n.lookup(kv.GetKey())
@@ -446,28 +449,74 @@ func (c *spanCtx) body(k attrKey) string {
 // leftovers returns every attribute not consumed, resource ones prefixed
 // "resource.".
 func (c *spanCtx) leftovers(resAttrs []*commonpb.KeyValue, resKeys []attrKey) map[string]any {
-	var m map[string]any
+	// Size the map exactly: an over-sized hint costs a bigger table.
+	n := 0
 	for i, kv := range c.attrs {
-		k := c.keys[i]
-		if k >= numKeys || (k != kNone && c.sl.used[k] && !c.sl.res[k] && c.sl.v[k] == kv.GetValue()) {
-			continue
+		if c.spanLeft(i, kv) {
+			n++
 		}
-		if m == nil {
-			m = make(map[string]any, len(c.attrs)-i+len(resAttrs))
-		}
-		m[kv.GetKey()] = anyValue(kv.GetValue())
 	}
 	for i, kv := range resAttrs {
-		k := resKeys[i]
-		if k != kNone && c.sl.used[k] && c.sl.res[k] && c.sl.v[k] == kv.GetValue() {
-			continue
+		if c.resLeft(resKeys[i], kv) {
+			n++
 		}
-		if m == nil {
-			m = make(map[string]any, len(resAttrs)-i)
+	}
+	if n == 0 {
+		return nil
+	}
+	m := make(map[string]any, n)
+	for i, kv := range c.attrs {
+		if c.spanLeft(i, kv) {
+			m[kv.GetKey()] = anyValue(kv.GetValue())
 		}
-		m["resource."+kv.GetKey()] = anyValue(kv.GetValue())
+	}
+	for i, kv := range resAttrs {
+		if c.resLeft(resKeys[i], kv) {
+			name, v := c.sc.resLeftover(i, kv)
+			m[name] = v
+		}
 	}
 	return m
+}
+
+// spanLeft reports whether span attribute i is a leftover.
+func (c *spanCtx) spanLeft(i int, kv *commonpb.KeyValue) bool {
+	k := c.keys[i]
+	return !(k >= numKeys || (k != kNone && c.sl.used[k] && !c.sl.res[k] && c.sl.v[k] == kv.GetValue()))
+}
+
+// resLeft reports whether the resource attribute kv (key k) is a leftover.
+func (c *spanCtx) resLeft(k attrKey, kv *commonpb.KeyValue) bool {
+	return !(k != kNone && c.sl.used[k] && c.sl.res[k] && c.sl.v[k] == kv.GetValue())
+}
+
+// resLeftover returns the leftover name and value of resource attribute i
+// of the current resource. They are the same for every span of the
+// resource, so they are made once; only immutable values (scalars) are
+// shared between spans, containers are converted for each span.
+func (sc *scratch) resLeftover(i int, kv *commonpb.KeyValue) (string, any) {
+	r := &sc.resLeft[i]
+	if !r.done {
+		r.done = true
+		r.name = "resource." + kv.GetKey()
+		switch kv.GetValue().GetValue().(type) {
+		case *commonpb.AnyValue_ArrayValue, *commonpb.AnyValue_KvlistValue:
+		default:
+			r.val, r.shared = anyValue(kv.GetValue()), true
+		}
+	}
+	if !r.shared {
+		return r.name, anyValue(kv.GetValue())
+	}
+	return r.name, r.val
+}
+
+// resLeftover is a resource attribute as a leftover (scratch.resLeftover).
+type resLeftover struct {
+	done   bool
+	shared bool // val is immutable: the same for every span
+	name   string
+	val    any
 }
 
 // normalize maps the span's attributes and events into c.out.

@@ -569,7 +569,7 @@ func docOf(m map[string]any) docEntry {
 	var d docEntry
 	d.doc.ID = firstStr(m, "id", "document_id", "doc_id")
 	if s, ok := toFloat(m["score"]); ok {
-		d.doc.Score = &s
+		d.doc.Score = ref(s)
 	} else if dist, ok := toFloat(m["distance"]); ok {
 		_ = dist // a distance is not a score; keep it in the metadata
 	}
