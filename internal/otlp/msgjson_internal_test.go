@@ -59,6 +59,7 @@ func TestMessagesDirect(t *testing.T) {
 		{"content number", `[{"role":"user","content":1.5e3},{"role":"user","content":true}]`, true, false},
 		{"parts then content", `[{"role":"user","parts":[{"type":"text","content":"p"}],"content":"c"}]`, true, false},
 		{"content then parts", `[{"role":"user","content":"c","parts":[{"type":"text","content":"p"}]}]`, false, false},
+		{"name and finish", `[{"role":"user","name":"bob","content":"x","finishReason":"STOP"},{"role":"assistant","name":12,"finish_reason":"length","tool_calls":[{"id":"c","name":"f","arguments":{"q":"<b>"}},3]}]`, true, false},
 		{"numeric role", `[{"role":7,"content":"x"}]`, true, true},
 		{"id on user", `[{"role":"user","id":"m1","content":"x"},{"role":"tool","id":"m2","content":"y"}]`, true, false},
 		{"refusal", `[{"role":"assistant","refusal":"no","content":""}]`, true, false},

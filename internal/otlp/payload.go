@@ -493,7 +493,7 @@ func (c *spanCtx) genericIO() {
 func (c *spanCtx) documents() {
 	var docs []docEntry
 	if v := c.take(kRetrievalDocs); v != nil {
-		docs = docsFromList(structured(v))
+		docs = c.sc.docsFrom(v)
 	}
 	if d := c.flatDocs(famDocs); len(docs) == 0 {
 		docs = d
@@ -502,7 +502,7 @@ func (c *spanCtx) documents() {
 		docs = d
 	}
 	if v := c.take(kRetrievalResults); v != nil && len(docs) == 0 {
-		docs = docsFromList(structured(v))
+		docs = c.sc.docsFrom(v)
 	}
 	if v := c.take(kRetrievalDocIDs); v != nil && len(docs) == 0 {
 		for _, id := range stringList(structured(v)) {
