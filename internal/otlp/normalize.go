@@ -207,19 +207,19 @@ func (n *Normalizer) Traces(project string, req *coltracepb.ExportTraceServiceRe
 			for _, s := range ss.GetSpans() {
 				i := ordinal
 				ordinal++
-				label, reason := n.check(s, i)
+				reason := n.check(s)
 				if reason == "" && resTooLong != "" {
 					reason = resTooLong
 				}
 				if reason != "" {
-					rej.add(label, reason)
+					rej.add(spanLabel(s, i), reason)
 					continue
 				}
 				dst = append(dst, loupe.Span{})
 				out := &dst[len(dst)-1]
 				if reason := n.span(sc, project, resAttrs, s, out); reason != "" {
 					dst = dst[:len(dst)-1]
-					rej.add(label, reason)
+					rej.add(spanLabel(s, i), reason)
 					continue
 				}
 				if n.price != nil {
@@ -231,32 +231,37 @@ func (n *Normalizer) Traces(project string, req *coltracepb.ExportTraceServiceRe
 	return dst, rej.result()
 }
 
-// check validates a span's ids and times. It returns a label naming the
-// span in a rejection message and the reason, "" when valid.
-func (n *Normalizer) check(s *tracepb.Span, i int) (label, reason string) {
+// spanLabel names span s (the i-th of the request) in a rejection message.
+// It is made only for rejected spans.
+func spanLabel(s *tracepb.Span, i int) string {
 	tid, sid := s.GetTraceId(), s.GetSpanId()
 	if len(tid) == 16 && len(sid) == 8 {
-		label = "span " + hex.EncodeToString(tid[:8]) + "/" + hex.EncodeToString(sid)
-	} else {
-		label = fmt.Sprintf("span #%d", i)
+		return "span " + hex.EncodeToString(tid[:8]) + "/" + hex.EncodeToString(sid)
 	}
+	return fmt.Sprintf("span #%d", i)
+}
+
+// check validates a span's ids and times. It returns the reason, "" when
+// valid.
+func (n *Normalizer) check(s *tracepb.Span) string {
+	tid, sid := s.GetTraceId(), s.GetSpanId()
 	switch {
 	case len(tid) != 16:
-		return label, fmt.Sprintf("trace id must be 16 bytes, got %d", len(tid))
+		return fmt.Sprintf("trace id must be 16 bytes, got %d", len(tid))
 	case len(sid) != 8:
-		return label, fmt.Sprintf("span id must be 8 bytes, got %d", len(sid))
+		return fmt.Sprintf("span id must be 8 bytes, got %d", len(sid))
 	case isZero(tid):
-		return label, "trace id is all zeros"
+		return "trace id is all zeros"
 	case isZero(sid):
-		return label, "span id is all zeros"
+		return "span id is all zeros"
 	case len(s.GetParentSpanId()) != 0 && len(s.GetParentSpanId()) != 8:
-		return label, fmt.Sprintf("parent span id must be 8 bytes, got %d", len(s.GetParentSpanId()))
+		return fmt.Sprintf("parent span id must be 8 bytes, got %d", len(s.GetParentSpanId()))
 	case s.GetStartTimeUnixNano() == 0:
-		return label, "missing start time"
+		return "missing start time"
 	case s.GetEndTimeUnixNano() < s.GetStartTimeUnixNano():
-		return label, "ends before it starts"
+		return "ends before it starts"
 	}
-	return label, ""
+	return ""
 }
 
 func isZero(b []byte) bool {
