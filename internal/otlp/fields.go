@@ -19,16 +19,16 @@ func (c *spanCtx) params() {
 	// num reads a float from the JSON maps first (lf), then keys, then ip.
 	num := func(dst **float64, lfName string, keys []attrKey, ipNames ...string) {
 		if v, ok := toFloat(lf[lfName]); ok {
-			*dst = &v
+			*dst = ref(v)
 			return
 		}
 		if v, ok := c.float(keys...); ok {
-			*dst = &v
+			*dst = ref(v)
 			return
 		}
 		for _, n := range ipNames {
 			if v, ok := toFloat(ip[n]); ok {
-				*dst = &v
+				*dst = ref(v)
 				return
 			}
 		}
@@ -36,17 +36,17 @@ func (c *spanCtx) params() {
 	integer := func(dst **int64, lfNames []string, keys []attrKey, ipNames ...string) {
 		for _, n := range lfNames {
 			if v, ok := toInt(lf[n]); ok {
-				*dst = &v
+				*dst = ref(v)
 				return
 			}
 		}
 		if v, ok := c.int(keys...); ok {
-			*dst = &v
+			*dst = ref(v)
 			return
 		}
 		for _, n := range ipNames {
 			if v, ok := toInt(ip[n]); ok {
-				*dst = &v
+				*dst = ref(v)
 				return
 			}
 		}
@@ -62,17 +62,17 @@ func (c *spanCtx) params() {
 	integer(&p.Seed, []string{"seed"}, []attrKey{kSeed, kOpenAISeed, kAISetSeed}, "seed")
 
 	if b, ok := toBool(lf["stream"]); ok {
-		p.Stream = &b
+		p.Stream = ref(b)
 	} else if v := c.take(kStream); v != nil {
 		if b, ok := toBool(scalar(v)); ok {
-			p.Stream = &b
+			p.Stream = ref(b)
 		}
 	} else if v := c.take(kLLMStreaming); v != nil {
 		if b, ok := toBool(scalar(v)); ok {
-			p.Stream = &b
+			p.Stream = ref(b)
 		}
 	} else if b, ok := toBool(ip["stream"]); ok {
-		p.Stream = &b
+		p.Stream = ref(b)
 	}
 
 	switch {
@@ -116,12 +116,12 @@ func (c *spanCtx) params() {
 	}
 
 	if v, ok := c.float(kLoupeTimeout); ok {
-		p.TimeoutMs = &v
+		p.TimeoutMs = ref(v)
 	} else if v, ok := toFloat(ip["timeout"]); ok { // OpenAI clients: seconds
 		v *= 1000
-		p.TimeoutMs = &v
+		p.TimeoutMs = ref(v)
 	} else if v, ok := toFloat(ip["timeout_ms"]); ok {
-		p.TimeoutMs = &v
+		p.TimeoutMs = ref(v)
 	}
 }
 
@@ -324,3 +324,8 @@ func (c *spanCtx) finishReason() {
 	}
 	c.out.FinishReason = normalizeFinishReason(c.str(kOIFinish, kLLMRespFinish, kAIFinish, kGenAIFinish))
 }
+
+// ref returns a pointer to a copy of v. Taking &v of a variable declared in
+// an if statement makes it escape, so it would be allocated on every call
+// even when the branch is not taken; ref allocates only when called.
+func ref[T any](v T) *T { return &v }

@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -88,7 +89,7 @@ func (p *jsonParser) object(depth int) (any, bool) {
 		if p.i >= len(p.s) || p.s[p.i] != '"' {
 			return nil, false
 		}
-		k, ok := p.str()
+		k, ok := p.strRaw()
 		if !ok {
 			return nil, false
 		}
@@ -101,7 +102,7 @@ func (p *jsonParser) object(depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		m[k.(string)] = v
+		m[k] = v
 		p.skip()
 		if p.i >= len(p.s) {
 			return nil, false
@@ -149,29 +150,29 @@ func (p *jsonParser) array(depth int) (any, bool) {
 }
 
 func (p *jsonParser) number() (any, bool) {
+	lit, isFloat := p.numberLit()
+	if lit == "" {
+		return nil, false
+	}
+	return numberValue(lit, isFloat)
+}
+
+// numberLit scans a number literal; "" when invalid.
+func (p *jsonParser) numberLit() (lit string, isFloat bool) {
 	start := p.i
-	isFloat := false
 	if p.s[p.i] == '-' {
 		p.i++
 	}
-	digits := func() int {
-		n := 0
-		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-			p.i++
-			n++
-		}
-		return n
-	}
 	intStart := p.i
-	n := digits()
+	n := p.digits()
 	if n == 0 || (n > 1 && p.s[intStart] == '0') {
-		return nil, false
+		return "", false
 	}
 	if p.i < len(p.s) && p.s[p.i] == '.' {
 		isFloat = true
 		p.i++
-		if digits() == 0 {
-			return nil, false
+		if p.digits() == 0 {
+			return "", false
 		}
 	}
 	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
@@ -180,11 +181,25 @@ func (p *jsonParser) number() (any, bool) {
 		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
 			p.i++
 		}
-		if digits() == 0 {
-			return nil, false
+		if p.digits() == 0 {
+			return "", false
 		}
 	}
-	lit := p.s[start:p.i]
+	return p.s[start:p.i], isFloat
+}
+
+func (p *jsonParser) digits() int {
+	n := 0
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		p.i++
+		n++
+	}
+	return n
+}
+
+// numberValue converts a valid number literal: int64 when it is an integer
+// that fits, else float64 (saturating out of range).
+func numberValue(lit string, isFloat bool) (any, bool) {
 	if !isFloat {
 		if v, err := strconv.ParseInt(lit, 10, 64); err == nil {
 			return v, true
@@ -202,65 +217,118 @@ func (p *jsonParser) number() (any, bool) {
 
 // str decodes a string starting at the opening quote.
 func (p *jsonParser) str() (any, bool) {
+	s, ok := p.strRaw()
+	if !ok {
+		return nil, false
+	}
+	return s, true
+}
+
+// strRaw decodes a string starting at the opening quote. Strings without
+// escapes are substrings of the input (no copy).
+func (p *jsonParser) strRaw() (string, bool) {
 	p.i++ // "
 	start := p.i
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			v := p.s[start:p.i]
-			p.i++
-			return v, true
-		case c == '\\':
-			return p.slowStr(start)
-		case c < 0x20:
-			return nil, false
-		}
-		p.i++
+	p.i = plainRun(p.s, p.i)
+	if p.i >= len(p.s) {
+		return "", false
 	}
-	return nil, false
+	switch c := p.s[p.i]; {
+	case c == '"':
+		v := p.s[start:p.i]
+		p.i++
+		return v, true
+	case c == '\\':
+		return p.slowStr(start)
+	}
+	return "", false // control character
+}
+
+// Bit masks of the 8-bytes-at-a-time scan (plainRun).
+const (
+	lsb8   = 0x0101010101010101
+	msb8   = 0x8080808080808080
+	quote8 = '"' * lsb8
+	bslash = '\\' * lsb8
+	space8 = 0x20 * lsb8
+)
+
+// plainRun returns the index of the first byte at or after i that ends a
+// run of plain string bytes: a quote, a backslash or a control character;
+// len(s) when there is none. It tests 8 bytes at a time.
+func plainRun(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8] // one bounds check; the loads combine into one
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		q := x ^ quote8
+		b := x ^ bslash
+		// A byte is flagged when it is zero after the xor (quote, backslash)
+		// or below 0x20; bytes >= 0x80 are excluded by &^x.
+		if ((q-lsb8)&^q|(b-lsb8)&^b|(x-space8)&^x)&msb8 != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
 }
 
 // slowStr decodes a string with escapes; p.i is at the first backslash.
-func (p *jsonParser) slowStr(start int) (any, bool) {
-	b := make([]byte, 0, p.i-start+16)
-	b = append(b, p.s[start:p.i]...)
+// Runs of plain bytes are copied at once.
+func (p *jsonParser) slowStr(start int) (string, bool) {
+	// The decoded string is no longer than the raw one: size it once.
+	end := p.i
+	for end < len(p.s) && p.s[end] != '"' {
+		if p.s[end] == '\\' {
+			end++
+		}
+		end++
+		end = plainRun(p.s, end)
+	}
+	var b strings.Builder
+	b.Grow(end - start)
+	b.WriteString(p.s[start:p.i])
 	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
+		run := p.i
+		p.i = plainRun(p.s, p.i)
+		b.WriteString(p.s[run:p.i])
+		if p.i >= len(p.s) {
+			break
+		}
+		switch c := p.s[p.i]; {
 		case c == '"':
 			p.i++
-			return string(b), true
+			return b.String(), true
 		case c < 0x20:
-			return nil, false
-		case c != '\\':
-			b = append(b, c)
-			p.i++
-			continue
+			return "", false
 		}
 		p.i++ // backslash
 		if p.i >= len(p.s) {
-			return nil, false
+			return "", false
 		}
 		e := p.s[p.i]
 		p.i++
 		switch e {
 		case '"', '\\', '/':
-			b = append(b, e)
+			b.WriteByte(e)
 		case 'b':
-			b = append(b, '\b')
+			b.WriteByte('\b')
 		case 'f':
-			b = append(b, '\f')
+			b.WriteByte('\f')
 		case 'n':
-			b = append(b, '\n')
+			b.WriteByte('\n')
 		case 'r':
-			b = append(b, '\r')
+			b.WriteByte('\r')
 		case 't':
-			b = append(b, '\t')
+			b.WriteByte('\t')
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {
-				return nil, false
+				return "", false
 			}
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
@@ -270,23 +338,143 @@ func (p *jsonParser) slowStr(start int) (any, bool) {
 					if x, ok := p.hex4(); ok {
 						r2 = x
 					} else {
-						return nil, false
+						return "", false
 					}
 					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						b = utf8.AppendRune(b, d)
+						b.WriteRune(d)
 						continue
 					}
 					p.i = save
 				}
-				b = utf8.AppendRune(b, utf8.RuneError)
+				b.WriteRune(utf8.RuneError)
 				continue
 			}
-			b = utf8.AppendRune(b, r)
+			b.WriteRune(r)
 		default:
-			return nil, false
+			return "", false
 		}
 	}
-	return nil, false
+	return "", false
+}
+
+// skipValue validates the value at p.i (after spaces) at depth, as value
+// would parse it, without building it.
+func (p *jsonParser) skipValue(depth int) bool {
+	if depth > maxJSONDepth {
+		return false
+	}
+	p.skip()
+	if p.i >= len(p.s) {
+		return false
+	}
+	switch c := p.s[p.i]; {
+	case c == '{':
+		p.i++
+		p.skip()
+		if p.i < len(p.s) && p.s[p.i] == '}' {
+			p.i++
+			return true
+		}
+		for {
+			p.skip()
+			if p.i >= len(p.s) || p.s[p.i] != '"' || !p.skipStr() {
+				return false
+			}
+			p.skip()
+			if p.i >= len(p.s) || p.s[p.i] != ':' {
+				return false
+			}
+			p.i++
+			if !p.skipValue(depth + 1) {
+				return false
+			}
+			p.skip()
+			if p.i >= len(p.s) {
+				return false
+			}
+			switch p.s[p.i] {
+			case ',':
+				p.i++
+			case '}':
+				p.i++
+				return true
+			default:
+				return false
+			}
+		}
+	case c == '[':
+		p.i++
+		p.skip()
+		if p.i < len(p.s) && p.s[p.i] == ']' {
+			p.i++
+			return true
+		}
+		for {
+			if !p.skipValue(depth + 1) {
+				return false
+			}
+			p.skip()
+			if p.i >= len(p.s) {
+				return false
+			}
+			switch p.s[p.i] {
+			case ',':
+				p.i++
+			case ']':
+				p.i++
+				return true
+			default:
+				return false
+			}
+		}
+	case c == '"':
+		return p.skipStr()
+	case c == 't':
+		return p.lit("true")
+	case c == 'f':
+		return p.lit("false")
+	case c == 'n':
+		return p.lit("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		lit, _ := p.numberLit()
+		return lit != ""
+	}
+	return false
+}
+
+// skipStr validates a string starting at the opening quote, as strRaw would
+// decode it.
+func (p *jsonParser) skipStr() bool {
+	p.i++ // "
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			p.i++
+			if p.i >= len(p.s) {
+				return false
+			}
+			switch p.s[p.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				p.i++
+			case 'u':
+				p.i++
+				if _, ok := p.hex4(); !ok {
+					return false
+				}
+			default:
+				return false
+			}
+			continue
+		}
+		p.i++
+	}
+	return false
 }
 
 func (p *jsonParser) hex4() (rune, bool) {

@@ -3,6 +3,7 @@ package otlp
 import (
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -76,5 +77,55 @@ func FuzzParseJSON(f *testing.F) {
 			t.Fatalf("parseJSON accepted invalid JSON %q", s)
 		}
 		_ = got
+	})
+}
+
+func TestStrRaw(t *testing.T) {
+	long := "abcdefghijklmnopqrstuvwxyz0123456789"
+	for _, in := range []string{
+		`""`, `"a"`, `"` + long + `"`, `"` + long + `\n` + long + `"`, `"1234567\"` + long + `"`,
+		`"12345678\\"`, `"\t1234567890\u00e9\u2028 \ud83d\ude00 end"`, `"é€😀 and then some more bytes"`,
+		`"` + long + "\x01" + `"`, `"` + long + "\x7f" + `"`, `"\ud800\u0041"`, `"\ud800\ud800"`, `"\udc00"`,
+		`"` + long + `\`, `"` + long + `\u12`, `"` + long, `"\q"`, `"\/\b\f\r"`,
+	} {
+		t.Run(in, func(t *testing.T) {
+			p := jsonParser{s: in}
+			got, gotOK := p.strRaw()
+			if gotOK && p.i != len(in) {
+				t.Errorf("strRaw(%q) stopped at %d, want %d", in, p.i, len(in))
+			}
+			var want string
+			wantOK := json.Unmarshal([]byte(in), &want) == nil
+			if gotOK != wantOK || got != want {
+				t.Errorf("strRaw(%q) = %q, %v; want %q, %v", in, got, gotOK, want, wantOK)
+			}
+		})
+	}
+}
+
+// FuzzStrRaw compares string decoding with encoding/json (on valid UTF-8:
+// encoding/json replaces invalid bytes, parseJSON keeps them).
+func FuzzStrRaw(f *testing.F) {
+	f.Add(`"abcdefgh\"ijklmnop\\qrs\u00e9\ud83d\ude00"`)
+	f.Add(`"0123456789abcdef\n"`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) || len(s) == 0 || s[0] != '"' {
+			return
+		}
+		p := jsonParser{s: s}
+		got, ok := p.strRaw()
+		p.skip()
+		ok = ok && p.i == len(s)
+		var want string
+		wantOK := json.Unmarshal([]byte(s), &want) == nil
+		if ok != wantOK || (ok && got != want) {
+			t.Errorf("strRaw(%q) = %q, %v; want %q, %v", s, got, ok, want, wantOK)
+		}
+		q := jsonParser{s: s}
+		skipped := q.skipStr()
+		q.skip()
+		if skipped = skipped && q.i == len(s); skipped != ok {
+			t.Errorf("skipStr(%q) = %v, strRaw ok %v", s, skipped, ok)
+		}
 	})
 }

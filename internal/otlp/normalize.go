@@ -167,6 +167,8 @@ type scratch struct {
 	spanKeys []attrKey
 	resKeys  []attrKey
 	idx      []indexed
+	mp       msgParser
+	resLeft  []resLeftover // per resource attribute of the current resource
 }
 
 // Traces normalizes every valid span of req, appending to dst (dst may be
@@ -184,6 +186,8 @@ func (n *Normalizer) Traces(project string, req *coltracepb.ExportTraceServiceRe
 		resAttrs := rs.GetResource().GetAttributes()
 		sc.resKeys = sc.resKeys[:0]
 		sc.res = slots{}
+		clear(sc.resLeft)
+		sc.resLeft = append(sc.resLeft[:0], make([]resLeftover, len(resAttrs))...)
 		resTooLong := ""
 		for _, kv := range resAttrs {
 			k := n.lookup(kv.GetKey())
@@ -203,19 +207,19 @@ func (n *Normalizer) Traces(project string, req *coltracepb.ExportTraceServiceRe
 			for _, s := range ss.GetSpans() {
 				i := ordinal
 				ordinal++
-				label, reason := n.check(s, i)
+				reason := n.check(s)
 				if reason == "" && resTooLong != "" {
 					reason = resTooLong
 				}
 				if reason != "" {
-					rej.add(label, reason)
+					rej.add(spanLabel(s, i), reason)
 					continue
 				}
 				dst = append(dst, loupe.Span{})
 				out := &dst[len(dst)-1]
 				if reason := n.span(sc, project, resAttrs, s, out); reason != "" {
 					dst = dst[:len(dst)-1]
-					rej.add(label, reason)
+					rej.add(spanLabel(s, i), reason)
 					continue
 				}
 				if n.price != nil {
@@ -227,32 +231,37 @@ func (n *Normalizer) Traces(project string, req *coltracepb.ExportTraceServiceRe
 	return dst, rej.result()
 }
 
-// check validates a span's ids and times. It returns a label naming the
-// span in a rejection message and the reason, "" when valid.
-func (n *Normalizer) check(s *tracepb.Span, i int) (label, reason string) {
+// spanLabel names span s (the i-th of the request) in a rejection message.
+// It is made only for rejected spans.
+func spanLabel(s *tracepb.Span, i int) string {
 	tid, sid := s.GetTraceId(), s.GetSpanId()
 	if len(tid) == 16 && len(sid) == 8 {
-		label = "span " + hex.EncodeToString(tid[:8]) + "/" + hex.EncodeToString(sid)
-	} else {
-		label = fmt.Sprintf("span #%d", i)
+		return "span " + hex.EncodeToString(tid[:8]) + "/" + hex.EncodeToString(sid)
 	}
+	return fmt.Sprintf("span #%d", i)
+}
+
+// check validates a span's ids and times. It returns the reason, "" when
+// valid.
+func (n *Normalizer) check(s *tracepb.Span) string {
+	tid, sid := s.GetTraceId(), s.GetSpanId()
 	switch {
 	case len(tid) != 16:
-		return label, fmt.Sprintf("trace id must be 16 bytes, got %d", len(tid))
+		return fmt.Sprintf("trace id must be 16 bytes, got %d", len(tid))
 	case len(sid) != 8:
-		return label, fmt.Sprintf("span id must be 8 bytes, got %d", len(sid))
+		return fmt.Sprintf("span id must be 8 bytes, got %d", len(sid))
 	case isZero(tid):
-		return label, "trace id is all zeros"
+		return "trace id is all zeros"
 	case isZero(sid):
-		return label, "span id is all zeros"
+		return "span id is all zeros"
 	case len(s.GetParentSpanId()) != 0 && len(s.GetParentSpanId()) != 8:
-		return label, fmt.Sprintf("parent span id must be 8 bytes, got %d", len(s.GetParentSpanId()))
+		return fmt.Sprintf("parent span id must be 8 bytes, got %d", len(s.GetParentSpanId()))
 	case s.GetStartTimeUnixNano() == 0:
-		return label, "missing start time"
+		return "missing start time"
 	case s.GetEndTimeUnixNano() < s.GetStartTimeUnixNano():
-		return label, "ends before it starts"
+		return "ends before it starts"
 	}
-	return label, ""
+	return ""
 }
 
 func isZero(b []byte) bool {
@@ -445,28 +454,74 @@ func (c *spanCtx) body(k attrKey) string {
 // leftovers returns every attribute not consumed, resource ones prefixed
 // "resource.".
 func (c *spanCtx) leftovers(resAttrs []*commonpb.KeyValue, resKeys []attrKey) map[string]any {
-	var m map[string]any
+	// Size the map exactly: an over-sized hint costs a bigger table.
+	n := 0
 	for i, kv := range c.attrs {
-		k := c.keys[i]
-		if k >= numKeys || (k != kNone && c.sl.used[k] && !c.sl.res[k] && c.sl.v[k] == kv.GetValue()) {
-			continue
+		if c.spanLeft(i, kv) {
+			n++
 		}
-		if m == nil {
-			m = make(map[string]any, len(c.attrs)-i+len(resAttrs))
-		}
-		m[kv.GetKey()] = anyValue(kv.GetValue())
 	}
 	for i, kv := range resAttrs {
-		k := resKeys[i]
-		if k != kNone && c.sl.used[k] && c.sl.res[k] && c.sl.v[k] == kv.GetValue() {
-			continue
+		if c.resLeft(resKeys[i], kv) {
+			n++
 		}
-		if m == nil {
-			m = make(map[string]any, len(resAttrs)-i)
+	}
+	if n == 0 {
+		return nil
+	}
+	m := make(map[string]any, n)
+	for i, kv := range c.attrs {
+		if c.spanLeft(i, kv) {
+			m[kv.GetKey()] = anyValue(kv.GetValue())
 		}
-		m["resource."+kv.GetKey()] = anyValue(kv.GetValue())
+	}
+	for i, kv := range resAttrs {
+		if c.resLeft(resKeys[i], kv) {
+			name, v := c.sc.resLeftover(i, kv)
+			m[name] = v
+		}
 	}
 	return m
+}
+
+// spanLeft reports whether span attribute i is a leftover.
+func (c *spanCtx) spanLeft(i int, kv *commonpb.KeyValue) bool {
+	k := c.keys[i]
+	return !(k >= numKeys || (k != kNone && c.sl.used[k] && !c.sl.res[k] && c.sl.v[k] == kv.GetValue()))
+}
+
+// resLeft reports whether the resource attribute kv (key k) is a leftover.
+func (c *spanCtx) resLeft(k attrKey, kv *commonpb.KeyValue) bool {
+	return !(k != kNone && c.sl.used[k] && c.sl.res[k] && c.sl.v[k] == kv.GetValue())
+}
+
+// resLeftover returns the leftover name and value of resource attribute i
+// of the current resource. They are the same for every span of the
+// resource, so they are made once; only immutable values (scalars) are
+// shared between spans, containers are converted for each span.
+func (sc *scratch) resLeftover(i int, kv *commonpb.KeyValue) (string, any) {
+	r := &sc.resLeft[i]
+	if !r.done {
+		r.done = true
+		r.name = "resource." + kv.GetKey()
+		switch kv.GetValue().GetValue().(type) {
+		case *commonpb.AnyValue_ArrayValue, *commonpb.AnyValue_KvlistValue:
+		default:
+			r.val, r.shared = anyValue(kv.GetValue()), true
+		}
+	}
+	if !r.shared {
+		return r.name, anyValue(kv.GetValue())
+	}
+	return r.name, r.val
+}
+
+// resLeftover is a resource attribute as a leftover (scratch.resLeftover).
+type resLeftover struct {
+	done   bool
+	shared bool // val is immutable: the same for every span
+	name   string
+	val    any
 }
 
 // normalize maps the span's attributes and events into c.out.

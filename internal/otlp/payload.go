@@ -35,16 +35,16 @@ func (c *spanCtx) messages() {
 	// OTel GenAI v1.37+.
 	var sys []loupe.Message
 	if v := c.take(kSystemInstructions); v != nil {
-		sys = systemMessages(structured(v))
+		sys = c.sc.systemFrom(v)
 	}
 	if v := c.take(kInputMessages); v != nil && len(p.Input) == 0 {
-		p.Input = messagesOf(structured(v), "user")
+		p.Input = c.sc.messagesFrom(v, "user")
 	}
 	if len(sys) > 0 && (len(p.Input) == 0 || p.Input[0].Role != "system") {
 		p.Input = append(sys, p.Input...)
 	}
 	if v := c.take(kOutputMessages); v != nil && len(p.Output) == 0 {
-		p.Output = messagesOf(structured(v), "assistant")
+		p.Output = c.sc.messagesFrom(v, "assistant")
 	}
 
 	// OpenInference flattened messages.
@@ -59,14 +59,14 @@ func (c *spanCtx) messages() {
 	}
 	// Oldest OTel: gen_ai.prompt / gen_ai.completion JSON.
 	if v := c.take(kGenAIPrompt); v != nil && len(in) == 0 {
-		in = messagesOf(structured(v), "user")
+		in = c.sc.messagesFrom(v, "user")
 	}
 	if v := c.take(kGenAICompletion); v != nil && len(out) == 0 {
-		out = messagesOf(structured(v), "assistant")
+		out = c.sc.messagesFrom(v, "assistant")
 	}
 	// Vercel AI SDK legacy.
 	if v := c.take(kAIPromptMessages); v != nil && len(in) == 0 {
-		in = messagesOf(structured(v), "user")
+		in = c.sc.messagesFrom(v, "user")
 	}
 	if v := c.take(kAIPrompt); v != nil && len(in) == 0 {
 		in = vercelPrompt(structured(v))
@@ -493,7 +493,7 @@ func (c *spanCtx) genericIO() {
 func (c *spanCtx) documents() {
 	var docs []docEntry
 	if v := c.take(kRetrievalDocs); v != nil {
-		docs = docsFromList(structured(v))
+		docs = c.sc.docsFrom(v)
 	}
 	if d := c.flatDocs(famDocs); len(docs) == 0 {
 		docs = d
@@ -502,7 +502,7 @@ func (c *spanCtx) documents() {
 		docs = d
 	}
 	if v := c.take(kRetrievalResults); v != nil && len(docs) == 0 {
-		docs = docsFromList(structured(v))
+		docs = c.sc.docsFrom(v)
 	}
 	if v := c.take(kRetrievalDocIDs); v != nil && len(docs) == 0 {
 		for _, id := range stringList(structured(v)) {
@@ -569,7 +569,7 @@ func docOf(m map[string]any) docEntry {
 	var d docEntry
 	d.doc.ID = firstStr(m, "id", "document_id", "doc_id")
 	if s, ok := toFloat(m["score"]); ok {
-		d.doc.Score = &s
+		d.doc.Score = ref(s)
 	} else if dist, ok := toFloat(m["distance"]); ok {
 		_ = dist // a distance is not a score; keep it in the metadata
 	}
