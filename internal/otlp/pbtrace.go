@@ -1,8 +1,10 @@
 package otlp
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 
 	"github.com/loupehq/loupe"
@@ -156,7 +158,9 @@ func errAt(msg string, field protowire.Number, what string) error {
 
 // slab hands out pointers into chunks of T, so that a request's messages of
 // one type take a few allocations instead of one each. Chunks are never
-// appended to past their capacity (that would move the messages).
+// appended to past their capacity (that would move the messages). The first
+// chunk is sized from the body (sizeFor); later ones are a quarter of it, so
+// a small underestimate wastes little.
 type slab[T any] struct {
 	buf  []T
 	next int // size of the next chunk
@@ -166,7 +170,7 @@ func (s *slab[T]) new() *T {
 	if len(s.buf) == cap(s.buf) {
 		n := max(s.next, 8)
 		s.buf = make([]T, 0, n)
-		s.next = min(2*n, 1<<14)
+		s.next = max(n/4, 8)
 	}
 	s.buf = s.buf[:len(s.buf)+1]
 	return &s.buf[len(s.buf)-1]
@@ -195,7 +199,7 @@ func (p *ptrs[T]) take(dst []*T, mark int) []*T {
 		if cap(p.buf)-len(p.buf) < n {
 			c := max(p.next, n, 16)
 			p.buf = make([]*T, 0, c)
-			p.next = min(2*c, 1<<14)
+			p.next = max(c/4, 16)
 		}
 		l := len(p.buf)
 		p.buf = append(p.buf, src...)
@@ -219,6 +223,7 @@ type pbDecoder struct {
 	strVals       slab[commonpb.AnyValue_StringValue]
 	intVals       slab[commonpb.AnyValue_IntValue]
 	bytes         []byte // backing array of byte fields (ids)
+	interned      [1 << internBits]string
 
 	rsPtrs    ptrs[tracepb.ResourceSpans]
 	ssPtrs    ptrs[tracepb.ScopeSpans]
@@ -229,12 +234,12 @@ type pbDecoder struct {
 	anyPtrs   ptrs[commonpb.AnyValue]
 }
 
-// sizeFor picks the first chunk sizes from the body size (the standard
-// workload has about one span per 1.4 KB and one attribute per 60 bytes), so
-// a typical request needs one or two chunks per type.
+// sizeFor picks the first chunk sizes from the body size: the standard
+// workload has about one span per 1.5 KB and one attribute per 185 bytes,
+// so a typical request fits in the first chunk of each type.
 func (d *pbDecoder) sizeFor(n int) {
-	spans := min(max(n/1024, 8), 1<<12)
-	kvs := min(max(n/64, 16), 1<<14)
+	spans := min(max(n/1400, 8), 1<<12)
+	kvs := min(max(n/160, 16), 1<<14)
 	d.spans.next = spans
 	d.spanPtrs.next = spans
 	d.statuses.next = spans
@@ -242,6 +247,8 @@ func (d *pbDecoder) sizeFor(n int) {
 	d.kvPtrs.next = kvs
 	d.anys.next = kvs
 	d.strVals.next = kvs
+	d.intVals.next = kvs / 4
+	d.events.next = spans / 4
 }
 
 // copyBytes copies a bytes field; empty is nil, as proto3 decodes it.
@@ -336,15 +343,56 @@ func readBytes(b *[]byte, msg string, num protowire.Number) ([]byte, error) {
 	return v, nil
 }
 
-func readString(b *[]byte, msg string, num protowire.Number) (string, error) {
+// readString reads a string field, checking that it is UTF-8 as proto3
+// requires.
+func (d *pbDecoder) readString(b *[]byte, msg string, num protowire.Number) (string, error) {
 	v, err := readBytes(b, msg, num)
 	if err != nil {
 		return "", err
+	}
+	if len(v) <= maxInterned {
+		if len(v) == 0 {
+			return "", nil
+		}
+		// A hit was valid UTF-8 when it was stored.
+		slot := &d.interned[internSlot(v)]
+		if *slot == string(v) {
+			return *slot, nil
+		}
+		if !utf8.Valid(v) {
+			return "", errAt(msg, num, "string is not valid UTF-8")
+		}
+		*slot = string(v)
+		return *slot, nil
 	}
 	if !utf8.Valid(v) {
 		return "", errAt(msg, num, "string is not valid UTF-8")
 	}
 	return string(v), nil
+}
+
+// Short strings (attribute keys, models, names, enum-like values) repeat
+// across a request's spans; the decoder copies each once per request and
+// shares the copy. The table is per request, so it retains nothing.
+const (
+	maxInterned = 64
+	internBits  = 9
+)
+
+// internSlot hashes a short non-empty string to its interning slot;
+// collisions only cost a copy.
+func internSlot(v []byte) uint {
+	n := len(v)
+	var x uint64
+	if n >= 8 {
+		x = binary.LittleEndian.Uint64(v) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(v[n-8:]), 31)
+	} else {
+		for _, c := range v {
+			x = x<<8 | uint64(c)
+		}
+	}
+	x = (x ^ uint64(n)) * 0x9e3779b97f4a7c15
+	return uint(x >> (64 - internBits))
 }
 
 func readVarint(b *[]byte, msg string, num protowire.Number) (uint64, error) {
@@ -446,7 +494,7 @@ func (d *pbDecoder) resourceSpansMsg(b []byte, rs *tracepb.ResourceSpans) error 
 			}
 			d.ssPtrs.stack = append(d.ssPtrs.stack, ss)
 		case num == fRSSchemaURL && typ == wLen:
-			if rs.SchemaUrl, err = readString(&b, msg, num); err != nil {
+			if rs.SchemaUrl, err = d.readString(&b, msg, num); err != nil {
 				return err
 			}
 		default:
@@ -485,7 +533,7 @@ func (d *pbDecoder) resource(b []byte, r *resourcepb.Resource) error {
 				return err
 			}
 			e := &commonpb.EntityRef{}
-			if err := entityRef(v, e); err != nil {
+			if err := d.entityRef(v, e); err != nil {
 				return err
 			}
 			r.EntityRefs = append(r.EntityRefs, e)
@@ -500,7 +548,7 @@ func (d *pbDecoder) resource(b []byte, r *resourcepb.Resource) error {
 }
 
 // entityRef decodes an EntityRef (depth 4, no nested messages).
-func entityRef(b []byte, e *commonpb.EntityRef) error {
+func (d *pbDecoder) entityRef(b []byte, e *commonpb.EntityRef) error {
 	const msg = "EntityRef"
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
@@ -513,7 +561,7 @@ func entityRef(b []byte, e *commonpb.EntityRef) error {
 			}
 			continue
 		}
-		s, err := readString(&b, msg, num)
+		s, err := d.readString(&b, msg, num)
 		if err != nil {
 			return err
 		}
@@ -563,7 +611,7 @@ func (d *pbDecoder) scopeSpansMsg(b []byte, ss *tracepb.ScopeSpans) error {
 				return err
 			}
 		case num == fSSSchemaURL && typ == wLen:
-			if ss.SchemaUrl, err = readString(&b, msg, num); err != nil {
+			if ss.SchemaUrl, err = d.readString(&b, msg, num); err != nil {
 				return err
 			}
 		default:
@@ -587,11 +635,11 @@ func (d *pbDecoder) scope(b []byte, s *commonpb.InstrumentationScope) error {
 		}
 		switch {
 		case num == fScopeName && typ == wLen:
-			if s.Name, err = readString(&b, msg, num); err != nil {
+			if s.Name, err = d.readString(&b, msg, num); err != nil {
 				return err
 			}
 		case num == fScopeVersion && typ == wLen:
-			if s.Version, err = readString(&b, msg, num); err != nil {
+			if s.Version, err = d.readString(&b, msg, num); err != nil {
 				return err
 			}
 		case num == fScopeAttributes && typ == wLen:
@@ -648,12 +696,12 @@ func (d *pbDecoder) span(b []byte, s *tracepb.Span) error {
 				}
 				continue
 			case fSpanName:
-				if s.Name, err = readString(&b, msg, num); err != nil {
+				if s.Name, err = d.readString(&b, msg, num); err != nil {
 					return err
 				}
 				continue
 			case fSpanTraceState:
-				if s.TraceState, err = readString(&b, msg, num); err != nil {
+				if s.TraceState, err = d.readString(&b, msg, num); err != nil {
 					return err
 				}
 				continue
@@ -687,7 +735,7 @@ func (d *pbDecoder) span(b []byte, s *tracepb.Span) error {
 				if s.Status == nil {
 					s.Status = d.statuses.new()
 				}
-				if err := status(v, s.Status); err != nil {
+				if err := d.status(v, s.Status); err != nil {
 					return err
 				}
 				continue
@@ -761,7 +809,7 @@ func (d *pbDecoder) event(b []byte, e *tracepb.Span_Event) error {
 				return err
 			}
 		case num == fEventName && typ == wLen:
-			if e.Name, err = readString(&b, msg, num); err != nil {
+			if e.Name, err = d.readString(&b, msg, num); err != nil {
 				return err
 			}
 		case num == fEventDroppedAttrs && typ == wVarint:
@@ -805,7 +853,7 @@ func (d *pbDecoder) link(b []byte, l *tracepb.Span_Link) error {
 				l.SpanId = d.copyBytes(v)
 			}
 		case num == fLinkTraceState && typ == wLen:
-			if l.TraceState, err = readString(&b, msg, num); err != nil {
+			if l.TraceState, err = d.readString(&b, msg, num); err != nil {
 				return err
 			}
 		case num == fLinkDroppedAttrs && typ == wVarint:
@@ -829,7 +877,7 @@ func (d *pbDecoder) link(b []byte, l *tracepb.Span_Link) error {
 }
 
 // status decodes a Status (depth 5, no nested messages).
-func status(b []byte, s *tracepb.Status) error {
+func (d *pbDecoder) status(b []byte, s *tracepb.Status) error {
 	const msg = "Status"
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
@@ -838,7 +886,7 @@ func status(b []byte, s *tracepb.Status) error {
 		}
 		switch {
 		case num == fStatusMessage && typ == wLen:
-			if s.Message, err = readString(&b, msg, num); err != nil {
+			if s.Message, err = d.readString(&b, msg, num); err != nil {
 				return err
 			}
 		case num == fStatusCode && typ == wVarint:
@@ -884,7 +932,7 @@ func (d *pbDecoder) keyValue(b []byte, kv *commonpb.KeyValue, depth int) error {
 		}
 		switch {
 		case num == fKVKey && typ == wLen:
-			if kv.Key, err = readString(&b, msg, num); err != nil {
+			if kv.Key, err = d.readString(&b, msg, num); err != nil {
 				return err
 			}
 		case num == fKVValue && typ == wLen:
@@ -928,7 +976,7 @@ func (d *pbDecoder) anyValue(b []byte, a *commonpb.AnyValue, depth int) error {
 		}
 		switch {
 		case num == fAnyString && typ == wLen:
-			s, err := readString(&b, msg, num)
+			s, err := d.readString(&b, msg, num)
 			if err != nil {
 				return err
 			}
