@@ -129,13 +129,26 @@ const (
 // decodeTracesProtobuf decodes an ExportTraceServiceRequest. Errors wrap
 // loupe.ErrInvalid and name the message and field at fault.
 func decodeTracesProtobuf(body []byte) (*coltracepb.ExportTraceServiceRequest, error) {
-	d := pbDecoder{}
-	d.sizeFor(len(body))
 	req := &coltracepb.ExportTraceServiceRequest{}
-	if err := d.request(body, req); err != nil {
-		return nil, fmt.Errorf("%w: protobuf: %v", loupe.ErrInvalid, err)
+	if err := UnmarshalTraces(body, req); err != nil {
+		return nil, err
 	}
 	return req, nil
+}
+
+// UnmarshalTraces decodes the protobuf ExportTraceServiceRequest body into
+// req, which should be empty (fields already set are merged with, as
+// proto.Merge would). It is the decoder DecodeTraces uses for Protobuf,
+// for callers that own the message, such as a gRPC codec. The request
+// copies what it keeps from body. Errors wrap loupe.ErrInvalid and name the
+// message and field at fault; after an error req is partly filled.
+func UnmarshalTraces(body []byte, req *coltracepb.ExportTraceServiceRequest) error {
+	d := pbDecoder{}
+	d.sizeFor(len(body))
+	if err := d.request(body, req); err != nil {
+		return fmt.Errorf("%w: protobuf: %v", loupe.ErrInvalid, err)
+	}
+	return nil
 }
 
 // pbError is a decoding error: what went wrong in which field.
@@ -205,7 +218,6 @@ func (p *ptrs[T]) take(dst []*T, mark int) []*T {
 		p.buf = append(p.buf, src...)
 		dst = p.buf[l : l+n : l+n]
 	}
-	clear(src)
 	p.stack = p.stack[:mark]
 	return dst
 }
