@@ -299,31 +299,21 @@ func tag(b []byte) (protowire.Number, protowire.Type, int) {
 	return protowire.Number(v >> 3), protowire.Type(v & 7), n
 }
 
-func varint(b []byte) (uint64, int) {
-	if len(b) > 0 && b[0] < 0x80 {
-		return uint64(b[0]), 1
-	}
-	return protowire.ConsumeVarint(b)
-}
-
-// lenPrefixed reads a length-delimited value.
-func lenPrefixed(b []byte) ([]byte, int) {
-	if len(b) > 0 && b[0] < 0x80 {
-		l := int(b[0])
-		if l+1 > len(b) {
-			return nil, -1
-		}
-		return b[1 : 1+l], 1 + l
-	}
-	return protowire.ConsumeBytes(b)
-}
-
 // next reads the tag of a message's next field. Each decoding function loops:
 //
 //	for len(b) > 0 { num, typ, err := next(&b, msg) ... }
 //
-// next consumes the tag; the caller consumes the value or calls skip.
+// next consumes the tag; the caller consumes the value or calls skip. The
+// one-byte tags of fields 1 to 15 take the inlined fast path.
 func next(b *[]byte, msg string) (protowire.Number, protowire.Type, error) {
+	if bb := *b; bb[0] < 0x80 && bb[0] >= 8 {
+		*b = bb[1:]
+		return protowire.Number(bb[0] >> 3), protowire.Type(bb[0] & 7), nil
+	}
+	return nextSlow(b, msg)
+}
+
+func nextSlow(b *[]byte, msg string) (protowire.Number, protowire.Type, error) {
 	num, typ, n := tag(*b)
 	switch n {
 	case -1:
@@ -346,8 +336,19 @@ func skip(b *[]byte, msg string, num protowire.Number, typ protowire.Type) error
 	return nil
 }
 
+// readBytes reads a length-delimited value; lengths under 128 take the
+// inlined fast path.
 func readBytes(b *[]byte, msg string, num protowire.Number) ([]byte, error) {
-	v, n := lenPrefixed(*b)
+	if bb := *b; len(bb) > 0 && bb[0] < 0x80 && int(bb[0]) < len(bb) {
+		l := int(bb[0]) + 1
+		*b = bb[l:]
+		return bb[1:l], nil
+	}
+	return readBytesSlow(b, msg, num)
+}
+
+func readBytesSlow(b *[]byte, msg string, num protowire.Number) ([]byte, error) {
+	v, n := protowire.ConsumeBytes(*b)
 	if n < 0 {
 		return nil, errAt(msg, num, "truncated length-delimited value")
 	}
@@ -407,8 +408,17 @@ func internSlot(v []byte) uint {
 	return uint(x >> (64 - internBits))
 }
 
+// readVarint reads a varint; one-byte values take the inlined fast path.
 func readVarint(b *[]byte, msg string, num protowire.Number) (uint64, error) {
-	v, n := varint(*b)
+	if bb := *b; len(bb) > 0 && bb[0] < 0x80 {
+		*b = bb[1:]
+		return uint64(bb[0]), nil
+	}
+	return readVarintSlow(b, msg, num)
+}
+
+func readVarintSlow(b *[]byte, msg string, num protowire.Number) (uint64, error) {
+	v, n := protowire.ConsumeVarint(*b)
 	if n < 0 {
 		return 0, errAt(msg, num, "truncated or overlong varint")
 	}
