@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/loupehq/loupe"
@@ -43,11 +44,12 @@ import (
 //   - messages nest at most maxPBDepth deep (the request itself counts 1).
 //
 // Messages are allocated in slabs per request (one backing array per
-// message type, grown in chunks), and repeated fields are collected on a
-// scratch stack and then copied into one exact-size slice carved from a
-// per-type pointer slab. A slab lives as long as any of its messages is
-// referenced; the decoded request is dropped once normalized. Strings and
-// byte fields are copied: nothing aliases the body.
+// message type, grown in chunks); a message first counts its repeated
+// fields, then fills slices of exactly that size carved from a per-type
+// pointer slab (fewer pointer writes, hence write barriers, than appending).
+// A slab lives as long as any of its messages is referenced; the decoded
+// request is dropped once normalized. Strings and byte fields are copied:
+// nothing aliases the body. Short strings are shared within the request.
 
 // maxPBDepth bounds message nesting (AnyValue holds arrays and key-value
 // lists of AnyValues). The request is depth 1 and a span attribute's
@@ -189,37 +191,70 @@ func (s *slab[T]) new() *T {
 	return &s.buf[len(s.buf)-1]
 }
 
-// ptrs collects the elements of repeated message fields. A message pushes
-// its elements on stack while decoding (nested messages push and pop above
-// them), then moves them into one exact-size slice carved from buf.
+// ptrs hands out the slices of repeated message fields: a message counts
+// its elements first (countFields), then appends them to a slice of exactly
+// that capacity carved from a shared chunk, writing each pointer once.
 type ptrs[T any] struct {
-	stack []*T
-	buf   []*T
-	next  int
+	buf  []*T
+	next int // size of the next chunk
 }
 
-// take moves stack[mark:] into dst (appending when dst already holds
-// elements, as a merged message does) and pops them.
-func (p *ptrs[T]) take(dst []*T, mark int) []*T {
-	src := p.stack[mark:]
-	n := len(src)
-	if n == 0 {
+// carve returns dst with room for n more elements: a fresh carving when dst
+// is nil, else dst grown (a merged message's second occurrence).
+func (p *ptrs[T]) carve(dst []*T, n int) []*T {
+	if n <= 0 {
 		return dst
 	}
 	if dst != nil {
-		dst = append(dst, src...)
-	} else {
-		if cap(p.buf)-len(p.buf) < n {
-			c := max(p.next, n, 16)
-			p.buf = make([]*T, 0, c)
-			p.next = max(c/4, 16)
-		}
-		l := len(p.buf)
-		p.buf = append(p.buf, src...)
-		dst = p.buf[l : l+n : l+n]
+		return slices.Grow(dst, n)
 	}
-	p.stack = p.stack[:mark]
-	return dst
+	if cap(p.buf)-len(p.buf) < n {
+		c := max(p.next, n, 16)
+		p.buf = make([]*T, 0, c)
+		p.next = max(c/4, 16)
+	}
+	l := len(p.buf)
+	p.buf = p.buf[:l+n]
+	return p.buf[l : l : l+n]
+}
+
+// countFields counts the length-delimited fields numbered f1, f2 and f3
+// of message m, to size their slices. It stops at the first malformed
+// field; the decoding pass reports it.
+func countFields(m []byte, f1, f2, f3 protowire.Number) (n1, n2, n3 int) {
+	for len(m) > 0 {
+		num, typ, n := tag(m)
+		if n < 0 {
+			return
+		}
+		m = m[n:]
+		if typ == wLen {
+			if len(m) > 0 && m[0] < 0x80 {
+				n = 1 + int(m[0])
+			} else {
+				l, k := protowire.ConsumeVarint(m)
+				if k < 0 {
+					return
+				}
+				n = k + int(min(l, uint64(len(m))))
+			}
+			switch num {
+			case f1:
+				n1++
+			case f2:
+				n2++
+			case f3:
+				n3++
+			}
+		} else if n = protowire.ConsumeFieldValue(num, typ, m); n < 0 {
+			return
+		}
+		if n > len(m) {
+			return
+		}
+		m = m[n:]
+	}
+	return
 }
 
 // pbDecoder holds one request's slabs.
@@ -458,7 +493,8 @@ const (
 
 func (d *pbDecoder) request(b []byte, req *coltracepb.ExportTraceServiceRequest) error {
 	const msg = "ExportTraceServiceRequest"
-	mark := len(d.rsPtrs.stack)
+	n, _, _ := countFields(b, fReqResourceSpans, 0, 0)
+	list := d.rsPtrs.carve(req.ResourceSpans, n)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -473,21 +509,22 @@ func (d *pbDecoder) request(b []byte, req *coltracepb.ExportTraceServiceRequest)
 			if err := d.resourceSpansMsg(v, rs); err != nil {
 				return err
 			}
-			d.rsPtrs.stack = append(d.rsPtrs.stack, rs)
+			list = append(list, rs)
 			continue
 		}
 		if err := skip(&b, msg, num, typ); err != nil {
 			return err
 		}
 	}
-	req.ResourceSpans = d.rsPtrs.take(req.ResourceSpans, mark)
+	req.ResourceSpans = list
 	return nil
 }
 
 // resourceSpansMsg decodes a ResourceSpans (depth 2).
 func (d *pbDecoder) resourceSpansMsg(b []byte, rs *tracepb.ResourceSpans) error {
 	const msg = "ResourceSpans"
-	mark := len(d.ssPtrs.stack)
+	_, n, _ := countFields(b, 0, fRSScopeSpans, 0)
+	list := d.ssPtrs.carve(rs.ScopeSpans, n)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -514,7 +551,7 @@ func (d *pbDecoder) resourceSpansMsg(b []byte, rs *tracepb.ResourceSpans) error 
 			if err := d.scopeSpansMsg(v, ss); err != nil {
 				return err
 			}
-			d.ssPtrs.stack = append(d.ssPtrs.stack, ss)
+			list = append(list, ss)
 		case num == fRSSchemaURL && typ == wLen:
 			if rs.SchemaUrl, err = d.readString(&b, msg, num); err != nil {
 				return err
@@ -525,14 +562,15 @@ func (d *pbDecoder) resourceSpansMsg(b []byte, rs *tracepb.ResourceSpans) error 
 			}
 		}
 	}
-	rs.ScopeSpans = d.ssPtrs.take(rs.ScopeSpans, mark)
+	rs.ScopeSpans = list
 	return nil
 }
 
 // resource decodes a Resource (depth 3).
 func (d *pbDecoder) resource(b []byte, r *resourcepb.Resource) error {
 	const msg = "Resource"
-	mark := len(d.kvPtrs.stack)
+	n, _, _ := countFields(b, fResAttributes, 0, 0)
+	attrs := d.kvPtrs.carve(r.Attributes, n)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -540,9 +578,11 @@ func (d *pbDecoder) resource(b []byte, r *resourcepb.Resource) error {
 		}
 		switch {
 		case num == fResAttributes && typ == wLen:
-			if err := d.pushKV(&b, msg, num, 4); err != nil {
+			kv, err := d.keyValueField(&b, msg, num, 4)
+			if err != nil {
 				return err
 			}
+			attrs = append(attrs, kv)
 		case num == fResDroppedAttrs && typ == wVarint:
 			v, err := readVarint(&b, msg, num)
 			if err != nil {
@@ -565,7 +605,7 @@ func (d *pbDecoder) resource(b []byte, r *resourcepb.Resource) error {
 			}
 		}
 	}
-	r.Attributes = d.kvPtrs.take(r.Attributes, mark)
+	r.Attributes = attrs
 	return nil
 }
 
@@ -604,7 +644,8 @@ func (d *pbDecoder) entityRef(b []byte, e *commonpb.EntityRef) error {
 // scopeSpansMsg decodes a ScopeSpans (depth 3).
 func (d *pbDecoder) scopeSpansMsg(b []byte, ss *tracepb.ScopeSpans) error {
 	const msg = "ScopeSpans"
-	mark := len(d.spanPtrs.stack)
+	_, n, _ := countFields(b, 0, fSSSpans, 0)
+	list := d.spanPtrs.carve(ss.Spans, n)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -620,7 +661,7 @@ func (d *pbDecoder) scopeSpansMsg(b []byte, ss *tracepb.ScopeSpans) error {
 			if err := d.span(v, s); err != nil {
 				return err
 			}
-			d.spanPtrs.stack = append(d.spanPtrs.stack, s)
+			list = append(list, s)
 		case num == fSSScope && typ == wLen:
 			v, err := readBytes(&b, msg, num)
 			if err != nil {
@@ -642,14 +683,15 @@ func (d *pbDecoder) scopeSpansMsg(b []byte, ss *tracepb.ScopeSpans) error {
 			}
 		}
 	}
-	ss.Spans = d.spanPtrs.take(ss.Spans, mark)
+	ss.Spans = list
 	return nil
 }
 
 // scope decodes an InstrumentationScope (depth 4).
 func (d *pbDecoder) scope(b []byte, s *commonpb.InstrumentationScope) error {
 	const msg = "InstrumentationScope"
-	mark := len(d.kvPtrs.stack)
+	n, _, _ := countFields(b, fScopeAttributes, 0, 0)
+	attrs := d.kvPtrs.carve(s.Attributes, n)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -665,9 +707,11 @@ func (d *pbDecoder) scope(b []byte, s *commonpb.InstrumentationScope) error {
 				return err
 			}
 		case num == fScopeAttributes && typ == wLen:
-			if err := d.pushKV(&b, msg, num, 5); err != nil {
+			kv, err := d.keyValueField(&b, msg, num, 5)
+			if err != nil {
 				return err
 			}
+			attrs = append(attrs, kv)
 		case num == fScopeDroppedAttrs && typ == wVarint:
 			v, err := readVarint(&b, msg, num)
 			if err != nil {
@@ -680,16 +724,17 @@ func (d *pbDecoder) scope(b []byte, s *commonpb.InstrumentationScope) error {
 			}
 		}
 	}
-	s.Attributes = d.kvPtrs.take(s.Attributes, mark)
+	s.Attributes = attrs
 	return nil
 }
 
 // span decodes a Span (depth 4).
 func (d *pbDecoder) span(b []byte, s *tracepb.Span) error {
 	const msg = "Span"
-	kvMark := len(d.kvPtrs.stack)
-	evMark := len(d.eventPtrs.stack)
-	lnMark := len(d.linkPtrs.stack)
+	nAttrs, nEvents, nLinks := countFields(b, fSpanAttributes, fSpanEvents, fSpanLinks)
+	attrs := d.kvPtrs.carve(s.Attributes, nAttrs)
+	events := d.eventPtrs.carve(s.Events, nEvents)
+	links := d.linkPtrs.carve(s.Links, nLinks)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -699,9 +744,11 @@ func (d *pbDecoder) span(b []byte, s *tracepb.Span) error {
 		case wLen:
 			switch num {
 			case fSpanAttributes:
-				if err := d.pushKV(&b, msg, num, 5); err != nil {
+				kv, err := d.keyValueField(&b, msg, num, 5)
+				if err != nil {
 					return err
 				}
+				attrs = append(attrs, kv)
 				continue
 			case fSpanTraceID, fSpanSpanID, fSpanParentSpanID:
 				v, err := readBytes(&b, msg, num)
@@ -736,7 +783,7 @@ func (d *pbDecoder) span(b []byte, s *tracepb.Span) error {
 				if err := d.event(v, e); err != nil {
 					return err
 				}
-				d.eventPtrs.stack = append(d.eventPtrs.stack, e)
+				events = append(events, e)
 				continue
 			case fSpanLinks:
 				v, err := readBytes(&b, msg, num)
@@ -747,7 +794,7 @@ func (d *pbDecoder) span(b []byte, s *tracepb.Span) error {
 				if err := d.link(v, l); err != nil {
 					return err
 				}
-				d.linkPtrs.stack = append(d.linkPtrs.stack, l)
+				links = append(links, l)
 				continue
 			case fSpanStatus:
 				v, err := readBytes(&b, msg, num)
@@ -806,16 +853,15 @@ func (d *pbDecoder) span(b []byte, s *tracepb.Span) error {
 			return err
 		}
 	}
-	s.Attributes = d.kvPtrs.take(s.Attributes, kvMark)
-	s.Events = d.eventPtrs.take(s.Events, evMark)
-	s.Links = d.linkPtrs.take(s.Links, lnMark)
+	s.Attributes, s.Events, s.Links = attrs, events, links
 	return nil
 }
 
 // event decodes a Span.Event (depth 5).
 func (d *pbDecoder) event(b []byte, e *tracepb.Span_Event) error {
 	const msg = "Span.Event"
-	mark := len(d.kvPtrs.stack)
+	n, _, _ := countFields(b, fEventAttributes, 0, 0)
+	attrs := d.kvPtrs.carve(e.Attributes, n)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -823,9 +869,11 @@ func (d *pbDecoder) event(b []byte, e *tracepb.Span_Event) error {
 		}
 		switch {
 		case num == fEventAttributes && typ == wLen:
-			if err := d.pushKV(&b, msg, num, 6); err != nil {
+			kv, err := d.keyValueField(&b, msg, num, 6)
+			if err != nil {
 				return err
 			}
+			attrs = append(attrs, kv)
 		case num == fEventTime && typ == wI64:
 			if e.TimeUnixNano, err = readFixed64(&b, msg, num); err != nil {
 				return err
@@ -846,14 +894,15 @@ func (d *pbDecoder) event(b []byte, e *tracepb.Span_Event) error {
 			}
 		}
 	}
-	e.Attributes = d.kvPtrs.take(e.Attributes, mark)
+	e.Attributes = attrs
 	return nil
 }
 
 // link decodes a Span.Link (depth 5).
 func (d *pbDecoder) link(b []byte, l *tracepb.Span_Link) error {
 	const msg = "Span.Link"
-	mark := len(d.kvPtrs.stack)
+	n, _, _ := countFields(b, fLinkAttributes, 0, 0)
+	attrs := d.kvPtrs.carve(l.Attributes, n)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -861,9 +910,11 @@ func (d *pbDecoder) link(b []byte, l *tracepb.Span_Link) error {
 		}
 		switch {
 		case num == fLinkAttributes && typ == wLen:
-			if err := d.pushKV(&b, msg, num, 6); err != nil {
+			kv, err := d.keyValueField(&b, msg, num, 6)
+			if err != nil {
 				return err
 			}
+			attrs = append(attrs, kv)
 		case (num == fLinkTraceID || num == fLinkSpanID) && typ == wLen:
 			v, err := readBytes(&b, msg, num)
 			if err != nil {
@@ -894,7 +945,7 @@ func (d *pbDecoder) link(b []byte, l *tracepb.Span_Link) error {
 			}
 		}
 	}
-	l.Attributes = d.kvPtrs.take(l.Attributes, mark)
+	l.Attributes = attrs
 	return nil
 }
 
@@ -926,19 +977,18 @@ func (d *pbDecoder) status(b []byte, s *tracepb.Status) error {
 	return nil
 }
 
-// pushKV decodes the KeyValue at depth that is the value of field num of
-// msg and pushes it on the key-value stack.
-func (d *pbDecoder) pushKV(b *[]byte, msg string, num protowire.Number, depth int) error {
+// keyValueField decodes the KeyValue at depth that is the value of field
+// num of msg.
+func (d *pbDecoder) keyValueField(b *[]byte, msg string, num protowire.Number, depth int) (*commonpb.KeyValue, error) {
 	v, err := readBytes(b, msg, num)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	kv := d.kvs.new()
 	if err := d.keyValue(v, kv, depth); err != nil {
-		return err
+		return nil, err
 	}
-	d.kvPtrs.stack = append(d.kvPtrs.stack, kv)
-	return nil
+	return kv, nil
 }
 
 // keyValue decodes a KeyValue at the given depth.
@@ -1079,7 +1129,8 @@ func (d *pbDecoder) arrayValue(b []byte, arr *commonpb.ArrayValue, depth int) er
 	if depth > maxPBDepth {
 		return tooDeep(msg)
 	}
-	mark := len(d.anyPtrs.stack)
+	n, _, _ := countFields(b, fArrayValues, 0, 0)
+	values := d.anyPtrs.carve(arr.Values, n)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -1094,14 +1145,14 @@ func (d *pbDecoder) arrayValue(b []byte, arr *commonpb.ArrayValue, depth int) er
 			if err := d.anyValue(v, a, depth+1); err != nil {
 				return err
 			}
-			d.anyPtrs.stack = append(d.anyPtrs.stack, a)
+			values = append(values, a)
 			continue
 		}
 		if err := skip(&b, msg, num, typ); err != nil {
 			return err
 		}
 	}
-	arr.Values = d.anyPtrs.take(arr.Values, mark)
+	arr.Values = values
 	return nil
 }
 
@@ -1111,22 +1162,25 @@ func (d *pbDecoder) keyValueList(b []byte, l *commonpb.KeyValueList, depth int) 
 	if depth > maxPBDepth {
 		return tooDeep(msg)
 	}
-	mark := len(d.kvPtrs.stack)
+	n, _, _ := countFields(b, fKeyValueListValues, 0, 0)
+	values := d.kvPtrs.carve(l.Values, n)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
 			return err
 		}
 		if num == fKeyValueListValues && typ == wLen {
-			if err := d.pushKV(&b, msg, num, depth+1); err != nil {
+			kv, err := d.keyValueField(&b, msg, num, depth+1)
+			if err != nil {
 				return err
 			}
+			values = append(values, kv)
 			continue
 		}
 		if err := skip(&b, msg, num, typ); err != nil {
 			return err
 		}
 	}
-	l.Values = d.kvPtrs.take(l.Values, mark)
+	l.Values = values
 	return nil
 }
