@@ -218,16 +218,58 @@ func (p *ptrs[T]) carve(dst []*T, n int) []*T {
 	return p.buf[l : l : l+n]
 }
 
+// open returns a slice to append a list's elements to: dst itself when it
+// already holds elements (a merged message), else an empty slice over the
+// rest of the current chunk. Only lists that never nest in one another may
+// share a ptrs through open and commit (spans' attributes, spans, ...).
+func (p *ptrs[T]) open(dst []*T) []*T {
+	if dst != nil {
+		return dst
+	}
+	if cap(p.buf)-len(p.buf) < 32 {
+		c := max(p.next, 32)
+		p.buf = make([]*T, 0, c)
+		p.next = max(c/4, 32)
+	}
+	return p.buf[len(p.buf):len(p.buf)]
+}
+
+// commit ends a list open returned: if its elements still lie in the chunk
+// they are claimed, and the list's capacity is capped so that appending to
+// it later cannot overwrite the next list.
+func (p *ptrs[T]) commit(list []*T) []*T {
+	n := len(list)
+	if n == 0 {
+		return list
+	}
+	if l := len(p.buf); l < cap(p.buf) && &list[0] == &p.buf[l : l+1][0] {
+		p.buf = p.buf[:l+n]
+		return list[:n:n]
+	}
+	// The list outgrew the chunk (append moved it) or was a merged one.
+	p.next = max(p.next, 4*n)
+	p.buf = p.buf[:cap(p.buf)] // start a new chunk at the next open
+	return list[:n:n]
+}
+
 // countFields counts the length-delimited fields numbered f1, f2 and f3
 // of message m, to size their slices. It stops at the first malformed
 // field; the decoding pass reports it.
 func countFields(m []byte, f1, f2, f3 protowire.Number) (n1, n2, n3 int) {
 	for len(m) > 0 {
-		num, typ, n := tag(m)
-		if n < 0 {
-			return
+		var num protowire.Number
+		var typ protowire.Type
+		if c := m[0]; c < 0x80 {
+			num, typ = protowire.Number(c>>3), protowire.Type(c&7)
+			m = m[1:]
+		} else {
+			var n int
+			if num, typ, n = tag(m); n < 0 {
+				return
+			}
+			m = m[n:]
 		}
-		m = m[n:]
+		var n int
 		if typ == wLen {
 			if len(m) > 0 && m[0] < 0x80 {
 				n = 1 + int(m[0])
@@ -277,8 +319,10 @@ type pbDecoder struct {
 	spanPtrs  ptrs[tracepb.Span]
 	eventPtrs ptrs[tracepb.Span_Event]
 	linkPtrs  ptrs[tracepb.Span_Link]
-	kvPtrs    ptrs[commonpb.KeyValue]
-	anyPtrs   ptrs[commonpb.AnyValue]
+	kvPtrs    ptrs[commonpb.KeyValue] // through carve
+	// spanAttrPtrs holds spans' attributes (through open and commit).
+	spanAttrPtrs ptrs[commonpb.KeyValue]
+	anyPtrs      ptrs[commonpb.AnyValue]
 }
 
 // sizeFor picks the first chunk sizes from the body size: the standard
@@ -291,7 +335,7 @@ func (d *pbDecoder) sizeFor(n int) {
 	d.spanPtrs.next = spans
 	d.statuses.next = spans
 	d.kvs.next = kvs
-	d.kvPtrs.next = kvs
+	d.spanAttrPtrs.next = kvs
 	d.anys.next = kvs
 	d.strVals.next = kvs
 	d.intVals.next = kvs / 4
@@ -423,8 +467,8 @@ func (d *pbDecoder) readString(b *[]byte, msg string, num protowire.Number) (str
 // across a request's spans; the decoder copies each once per request and
 // shares the copy. The table is per request, so it retains nothing.
 const (
-	maxInterned = 64
-	internBits  = 9
+	maxInterned = 128
+	internBits  = 10
 )
 
 // internSlot hashes a short non-empty string to its interning slot;
@@ -493,8 +537,7 @@ const (
 
 func (d *pbDecoder) request(b []byte, req *coltracepb.ExportTraceServiceRequest) error {
 	const msg = "ExportTraceServiceRequest"
-	n, _, _ := countFields(b, fReqResourceSpans, 0, 0)
-	list := d.rsPtrs.carve(req.ResourceSpans, n)
+	list := d.rsPtrs.open(req.ResourceSpans)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -516,15 +559,14 @@ func (d *pbDecoder) request(b []byte, req *coltracepb.ExportTraceServiceRequest)
 			return err
 		}
 	}
-	req.ResourceSpans = list
+	req.ResourceSpans = d.rsPtrs.commit(list)
 	return nil
 }
 
 // resourceSpansMsg decodes a ResourceSpans (depth 2).
 func (d *pbDecoder) resourceSpansMsg(b []byte, rs *tracepb.ResourceSpans) error {
 	const msg = "ResourceSpans"
-	_, n, _ := countFields(b, 0, fRSScopeSpans, 0)
-	list := d.ssPtrs.carve(rs.ScopeSpans, n)
+	list := d.ssPtrs.open(rs.ScopeSpans)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -562,7 +604,7 @@ func (d *pbDecoder) resourceSpansMsg(b []byte, rs *tracepb.ResourceSpans) error 
 			}
 		}
 	}
-	rs.ScopeSpans = list
+	rs.ScopeSpans = d.ssPtrs.commit(list)
 	return nil
 }
 
@@ -644,8 +686,7 @@ func (d *pbDecoder) entityRef(b []byte, e *commonpb.EntityRef) error {
 // scopeSpansMsg decodes a ScopeSpans (depth 3).
 func (d *pbDecoder) scopeSpansMsg(b []byte, ss *tracepb.ScopeSpans) error {
 	const msg = "ScopeSpans"
-	_, n, _ := countFields(b, 0, fSSSpans, 0)
-	list := d.spanPtrs.carve(ss.Spans, n)
+	list := d.spanPtrs.open(ss.Spans)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -683,7 +724,7 @@ func (d *pbDecoder) scopeSpansMsg(b []byte, ss *tracepb.ScopeSpans) error {
 			}
 		}
 	}
-	ss.Spans = list
+	ss.Spans = d.spanPtrs.commit(list)
 	return nil
 }
 
@@ -731,10 +772,9 @@ func (d *pbDecoder) scope(b []byte, s *commonpb.InstrumentationScope) error {
 // span decodes a Span (depth 4).
 func (d *pbDecoder) span(b []byte, s *tracepb.Span) error {
 	const msg = "Span"
-	nAttrs, nEvents, nLinks := countFields(b, fSpanAttributes, fSpanEvents, fSpanLinks)
-	attrs := d.kvPtrs.carve(s.Attributes, nAttrs)
-	events := d.eventPtrs.carve(s.Events, nEvents)
-	links := d.linkPtrs.carve(s.Links, nLinks)
+	attrs := d.spanAttrPtrs.open(s.Attributes)
+	events := d.eventPtrs.open(s.Events)
+	links := d.linkPtrs.open(s.Links)
 	for len(b) > 0 {
 		num, typ, err := next(&b, msg)
 		if err != nil {
@@ -853,7 +893,9 @@ func (d *pbDecoder) span(b []byte, s *tracepb.Span) error {
 			return err
 		}
 	}
-	s.Attributes, s.Events, s.Links = attrs, events, links
+	s.Attributes = d.spanAttrPtrs.commit(attrs)
+	s.Events = d.eventPtrs.commit(events)
+	s.Links = d.linkPtrs.commit(links)
 	return nil
 }
 
