@@ -35,7 +35,13 @@ func (e Encoding) String() string {
 
 // DecodeTraces parses an uncompressed OTLP/HTTP traces body. Errors wrap
 // loupe.ErrInvalid and name the problem.
+//
+// Protobuf bodies are decoded by hand (pbtrace.go) into the same messages
+// proto.Unmarshal would produce, unknown fields discarded.
 func DecodeTraces(body []byte, enc Encoding) (*coltracepb.ExportTraceServiceRequest, error) {
+	if enc == Protobuf {
+		return decodeTracesProtobuf(body)
+	}
 	req := &coltracepb.ExportTraceServiceRequest{}
 	if err := unmarshal(body, enc, req); err != nil {
 		return nil, err

@@ -29,10 +29,10 @@ func NewGRPC(opts Options, norm *otlp.Normalizer, in Ingester) *grpc.Server {
 	log := opts.Logger.With("component", "server", "transport", transportGRPC)
 	m := newMetrics(opts.Registerer)
 	ex := newExporter(opts, norm, in, m)
-	s := grpc.NewServer(
+	s := grpc.NewServer(append(traceCodecOption(),
 		grpc.MaxRecvMsgSize(int(min(opts.MaxBodyBytes, int64(maxInt)))),
 		grpc.ChainUnaryInterceptor(observeGRPC(log, m), newAuthenticator(log, opts, m).unary),
-	)
+	)...)
 	coltracepb.RegisterTraceServiceServer(s, &traceService{ex: ex})
 	collogspb.RegisterLogsServiceServer(s, &logsService{ex: ex})
 	return s
