@@ -47,7 +47,7 @@ func dynValues() map[string]any {
 // non-zero value, recursing through structs, pointers, slices (two
 // elements), arrays and maps. Interface fields get dynValues. It fails on a
 // kind it does not know, so a field of a new kind is noticed.
-func fillValue(t *testing.T, v reflect.Value, n *int) {
+func fillValue(t testing.TB, v reflect.Value, n *int) {
 	t.Helper()
 	*n++
 	switch v.Type() {
@@ -122,7 +122,7 @@ func fields(v reflect.Value, path string, fn func(path string, f reflect.Value))
 	}
 }
 
-func filledRecord(t *testing.T) *record {
+func filledRecord(t testing.TB) *record {
 	t.Helper()
 	r := &record{Arrived: -1}
 	n := 0
@@ -133,9 +133,9 @@ func filledRecord(t *testing.T) *record {
 
 func roundTrip(t *testing.T, r *record) *record {
 	t.Helper()
-	b, err := encodeRecord(time.Unix(0, r.Arrived), r.Spans, r.Events)
+	b, err := appendRecord(nil, time.Unix(0, r.Arrived), r.Spans, r.Events)
 	if err != nil {
-		t.Fatalf("encodeRecord: %v", err)
+		t.Fatalf("appendRecord: %v", err)
 	}
 	if b[0] != formatBinary {
 		t.Fatalf("record starts with 0x%02x, want the binary format byte", b[0])
@@ -266,7 +266,7 @@ func TestRecordOtherGoTypes(t *testing.T) {
 			}
 		})
 	}
-	if _, err := encodeRecord(time.Time{}, []loupe.Span{{Attributes: map[string]any{"c": make(chan int)}}}, nil); err == nil {
+	if _, err := appendRecord(nil, time.Time{}, []loupe.Span{{Attributes: map[string]any{"c": make(chan int)}}}, nil); err == nil {
 		t.Error("encoding a channel value: no error")
 	}
 }
@@ -294,7 +294,7 @@ func TestRecordDepth(t *testing.T) {
 	if depth != maxValueDepth || v != "leaf" {
 		t.Errorf("round trip at the depth limit: %d lists then %#v, want %d then \"leaf\"", depth, v, maxValueDepth)
 	}
-	if _, err := encodeRecord(time.Time{}, []loupe.Span{{Attributes: map[string]any{"deep": nested(maxValueDepth + 1)}}}, nil); err == nil {
+	if _, err := appendRecord(nil, time.Time{}, []loupe.Span{{Attributes: map[string]any{"deep": nested(maxValueDepth + 1)}}}, nil); err == nil {
 		t.Error("encoding a value past the depth limit: no error")
 	}
 	// A crafted record nested far deeper fails to decode without
@@ -330,7 +330,7 @@ func workloadBatch(tb testing.TB, seed uint64, traces int) []loupe.Span {
 // truncations are all errors.
 func TestRecordCorrupt(t *testing.T) {
 	spans := workloadBatch(t, 3, 1)
-	b, err := encodeRecord(time.Unix(5, 0), spans[:3], []loupe.SpanEvent{{Event: loupe.Event{Body: dynValues()}}})
+	b, err := appendRecord(nil, time.Unix(5, 0), spans[:3], []loupe.SpanEvent{{Event: loupe.Event{Body: dynValues()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
