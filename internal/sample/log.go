@@ -23,7 +23,8 @@ import (
 //
 //	uint32 length (big endian) | uint32 CRC-32C of the body | body
 //
-// where the body is a JSON record (see codec.go). A file is deleted once no
+// where the body is a record in the binary format (codec_bin.go; records
+// of the JSON format of earlier versions are read too, see codec.go). A file is deleted once no
 // trace with spans in it is still waiting (reference counts kept by the
 // sampler) and it is no longer the file being appended to.
 

@@ -127,6 +127,7 @@ type late struct {
 // Sampler is the tail sampler. It implements the server's Ingester in
 // front of Next. Close must be called to stop its decision loop.
 type Sampler struct {
+	bufs     recordBufs // the buffers of Submit's records
 	next     Ingester
 	store    Store
 	log      *slog.Logger
@@ -353,10 +354,11 @@ func (s *Sampler) Submit(ctx context.Context, b loupe.Batch) error {
 		return err
 	}
 	now := s.now()
-	body, err := encodeRecord(now, b.Spans, b.Events)
+	body, err := s.bufs.encode(now, b.Spans, b.Events)
 	if err == nil {
 		var no uint32
-		no, err = s.plog.append(body)
+		no, err = s.plog.append(body) // copies body
+		s.bufs.release(body)
 		if err == nil {
 			s.mu.Lock()
 			s.held -= n // addLocked counts them again
