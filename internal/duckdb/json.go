@@ -31,11 +31,8 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip 8 plain bytes at a time: most payload text needs no escape.
-		for i+8 <= len(s) && plain8(load8(s, i)) {
-			i += 8
-		}
-		if i >= len(s) {
+		// Most payload text needs no escape: skip it 8 bytes at a time.
+		if i = skipPlain(s, i); i >= len(s) {
 			break
 		}
 		c := s[i]
@@ -75,22 +72,31 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// load8 returns s[i:i+8] as a little-endian word.
-func load8(s string, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+// skipPlain returns the index of the first 8-byte word of s, from i on in
+// steps of 8, that is not all plain, or of the last fewer than 8 bytes. A
+// plain byte is ASCII that JSON takes as is: not a control byte (< 0x20),
+// '"', '\\' or non-ASCII (>= 0x80). With a high bit set nowhere in the
+// word, each (y - ones*n) &^ y term has a high bit set iff some byte of y
+// is below n. The loop runs over every byte of payload text, in a function
+// of its own that keeps it in registers.
+func skipPlain(s string, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		x := load8(s[i : i+8])
+		q := x ^ ones*'"'
+		bs := x ^ ones*'\\'
+		if (x|(x-ones*0x20)&^x|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+	}
+	return i
 }
 
-// plain8 reports whether all 8 bytes of x are ASCII that JSON takes as is:
-// none is a control byte (< 0x20), '"', '\\' or non-ASCII (>= 0x80).
-func plain8(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	less := func(x uint64, n byte) uint64 { return (x - ones*uint64(n)) & ^x & highs } // some byte < n (bytes < 0x80)
-	if x&highs != 0 {
-		return false
-	}
-	return less(x, 0x20)|less(x^(ones*'"'), 1)|less(x^(ones*'\\'), 1) == 0
+// load8 returns the first 8 bytes of s as a little-endian word (one load).
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // appendFloat appends f so that it reads back as a float64 (see above).

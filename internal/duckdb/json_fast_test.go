@@ -1,0 +1,193 @@
+package duckdb
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// appendStringRef is appendString as it was before skipPlain (the tests
+// check that the bytes stay the same). It appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// encoding/json does.
+func appendStringRef(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		// Skip 8 plain bytes at a time: most payload text needs no escape.
+		for i+8 <= len(s) && plain8Ref(load8Ref(s, i)) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// load8Ref returns s[i:i+8] as a little-endian word.
+func load8Ref(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// plain8Ref reports whether all 8 bytes of x are ASCII that JSON takes as is:
+// none is a control byte (< 0x20), '"', '\\' or non-ASCII (>= 0x80).
+func plain8Ref(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	less := func(x uint64, n byte) uint64 { return (x - ones*uint64(n)) & ^x & highs } // some byte < n (bytes < 0x80)
+	if x&highs != 0 {
+		return false
+	}
+	return less(x, 0x20)|less(x^(ones*'"'), 1)|less(x^(ones*'\\'), 1) == 0
+}
+
+// stringCases are strings whose JSON appendString must write exactly as
+// appendStringRef does: every escape at every position of an 8-byte word,
+// non-ASCII and invalid UTF-8 at word boundaries, and lengths around 8.
+func stringCases() []string {
+	cases := []string{"", "plain", "\"\\\n\r\t\x00\x1f", "é€😀", "\xff\xfe", "\u2028<>&", "\x7f\x20\x21\x5b\x5d",
+		"0123456789abcdef\"0123456789abcde\\0123456789abcd\x1f0123456789abcé0123456789ab\xff0123456789"}
+	for _, c := range []string{"\"", "\\", "\n", "\x00", "\x1f", "\x7f", "\x80", "é", "\xc3", " "} {
+		for pos := range 17 {
+			cases = append(cases, strings.Repeat("a", pos)+c+strings.Repeat("b", 16-pos))
+		}
+	}
+	for n := range 20 {
+		cases = append(cases, strings.Repeat("x", n))
+	}
+	return cases
+}
+
+func TestAppendStringSameAsReference(t *testing.T) {
+	for _, s := range stringCases() {
+		if got, want := appendString([]byte("pre"), s), appendStringRef([]byte("pre"), s); !bytes.Equal(got, want) {
+			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
+		}
+	}
+	t.Run("workload", func(t *testing.T) {
+		batches, _, _ := workloadPool(t, 3, 4)
+		n := 0
+		for _, b := range batches {
+			for i := range b.Spans {
+				forPayloadText(b.Spans[i].Payload, func(s string) {
+					n++
+					if got, want := appendString(nil, s), appendStringRef(nil, s); !bytes.Equal(got, want) {
+						t.Errorf("appendString(%.60q) = %.80s, want %.80s", s, got, want)
+					}
+				})
+			}
+		}
+		if n < 100 {
+			t.Errorf("only %d payload texts: the workload should give hundreds", n)
+		}
+	})
+}
+
+// TestSkipPlain checks skipPlain against its definition byte by byte; the
+// cases hold every byte value at every position of a word, so a wrong
+// bound in the word test (a positive control: the escapes and 0x80 must
+// stop it) would show.
+func TestSkipPlain(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' }
+	stops := 0
+	for c := range 256 {
+		for pos := range 8 {
+			s := strings.Repeat("a", pos) + string([]byte{byte(c)}) + strings.Repeat("a", 15-pos)
+			want := 16
+			if !plain(byte(c)) {
+				want, stops = 0, stops+1
+			}
+			if got := skipPlain(s, 0); got != want {
+				t.Errorf("skipPlain(%q, 0) = %d, want %d", s, got, want)
+			}
+			if got := skipPlain(s, 8); got != 16 {
+				t.Errorf("skipPlain(%q, 8) = %d, want 16", s, got)
+			}
+		}
+	}
+	if want := (256 - (0x80 - 0x20) + 2) * 8; stops != want { // 0x20..0x7f are plain but for '"' and '\\'
+		t.Errorf("%d cases stop the skip, want %d", stops, want)
+	}
+}
+
+// FuzzAppendStringSameAsReference checks that appendString writes the
+// bytes appendStringRef writes, for any string.
+func FuzzAppendStringSameAsReference(f *testing.F) {
+	for _, s := range stringCases() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := appendString(nil, s), appendStringRef(nil, s); !bytes.Equal(got, want) {
+			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
+
+// BenchmarkAppendStringWorkload writes the payload text of standard-
+// workload requests as JSON strings with appendString and with the
+// reference it replaced, in one binary; MB/s is bytes of text per second.
+func BenchmarkAppendStringWorkload(b *testing.B) {
+	batches, _, _ := workloadPool(b, 1, 8)
+	var texts []string
+	size := 0
+	for _, bt := range batches {
+		for i := range bt.Spans {
+			forPayloadText(bt.Spans[i].Payload, func(s string) {
+				texts = append(texts, s)
+				size += len(s)
+			})
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		fn   func([]byte, string) []byte
+	}{{"fast", appendString}, {"ref", appendStringRef}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			var dst []byte
+			for b.Loop() {
+				dst = dst[:0]
+				for _, s := range texts {
+					dst = bc.fn(dst, s)
+				}
+			}
+		})
+	}
+}
