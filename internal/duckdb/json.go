@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,21 +73,24 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// skipPlain returns the index of the first 8-byte word of s, from i on in
-// steps of 8, that is not all plain, or of the last fewer than 8 bytes. A
-// plain byte is ASCII that JSON takes as is: not a control byte (< 0x20),
-// '"', '\\' or non-ASCII (>= 0x80). With a high bit set nowhere in the
-// word, each (y - ones*n) &^ y term has a high bit set iff some byte of y
-// is below n. The loop runs over every byte of payload text, in a function
-// of its own that keeps it in registers.
+// skipPlain returns the index of the first byte of s at or after i that
+// is not plain, or the index of the last fewer than 8 bytes if none is
+// before them. A plain byte is ASCII that JSON takes as is: not a control
+// byte (< 0x20), '"', '\\' or non-ASCII (>= 0x80). The loop reads 8 bytes
+// at a time; in a word with no high bit set, each (y - ones*n) &^ y term
+// has a byte's high bit set where that byte of y is below n, and also
+// (through the borrow) maybe in bytes above one, but never below: so the
+// lowest high bit marks the first byte that is not plain. The loop runs
+// over every byte of payload text, in a function of its own that keeps it
+// in registers.
 func skipPlain(s string, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(s); i += 8 {
 		x := load8(s[i : i+8])
 		q := x ^ ones*'"'
 		bs := x ^ ones*'\\'
-		if (x|(x-ones*0x20)&^x|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
-			break
+		if m := (x | (x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	return i

@@ -119,30 +119,39 @@ func TestAppendStringSameAsReference(t *testing.T) {
 	})
 }
 
-// TestSkipPlain checks skipPlain against its definition byte by byte; the
-// cases hold every byte value at every position of a word, so a wrong
-// bound in the word test (a positive control: the escapes and 0x80 must
-// stop it) would show.
+// TestSkipPlain checks skipPlain against its definition byte by byte: every
+// byte value at every position of a word, after plain bytes and before
+// plain bytes or another stop (a borrow from a stop can flag the plain
+// byte above it, which must not be taken for the first stop).
 func TestSkipPlain(t *testing.T) {
 	plain := func(c byte) bool { return c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' }
 	stops := 0
 	for c := range 256 {
 		for pos := range 8 {
-			s := strings.Repeat("a", pos) + string([]byte{byte(c)}) + strings.Repeat("a", 15-pos)
-			want := 16
-			if !plain(byte(c)) {
-				want, stops = 0, stops+1
-			}
-			if got := skipPlain(s, 0); got != want {
-				t.Errorf("skipPlain(%q, 0) = %d, want %d", s, got, want)
-			}
-			if got := skipPlain(s, 8); got != 16 {
-				t.Errorf("skipPlain(%q, 8) = %d, want 16", s, got)
+			for _, after := range []string{" ", "\x00", "a"} {
+				s := strings.Repeat("a", pos) + string([]byte{byte(c)}) + after + strings.Repeat("a", 14-pos)
+				want := 16
+				if !plain(byte(c)) {
+					want, stops = pos, stops+1
+				} else if after == "\x00" {
+					want = pos + 1
+				}
+				if got := skipPlain(s, 0); got != want {
+					t.Errorf("skipPlain(%q, 0) = %d, want %d", s, got, want)
+				}
 			}
 		}
 	}
-	if want := (256 - (0x80 - 0x20) + 2) * 8; stops != want { // 0x20..0x7f are plain but for '"' and '\\'
+	if want := (256 - (0x80 - 0x20) + 2) * 8 * 3; stops != want { // 0x20..0x7f are plain but for '"' and '\\'
 		t.Errorf("%d cases stop the skip, want %d", stops, want)
+	}
+	for _, tc := range []struct {
+		s       string
+		i, want int
+	}{{"", 0, 0}, {"abc", 0, 0}, {"abcdefgh", 0, 8}, {"abcdefghi\"", 0, 8}, {"abcdefghijklmnop\"", 3, 11}, {"abcdefghijklm\"opqrstuvw", 3, 13}} {
+		if got := skipPlain(tc.s, tc.i); got != tc.want {
+			t.Errorf("skipPlain(%q, %d) = %d, want %d", tc.s, tc.i, got, tc.want)
+		}
 	}
 }
 
