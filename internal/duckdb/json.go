@@ -189,6 +189,35 @@ func appendMapKeys(b []byte, m map[string]any, keys []string) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// attr is one entry of an attribute map.
+type attr struct {
+	k string
+	v any
+}
+
+// appendAttrs appends the JSON object of the entries of a followed by
+// those of c, in that order (appendMapKeys for entries already taken out
+// of their map).
+func appendAttrs(b []byte, a, c []attr) ([]byte, error) {
+	b = append(b, '{')
+	comma := false
+	for _, kvs := range [2][]attr{a, c} {
+		for j := range kvs {
+			if comma {
+				b = append(b, ',')
+			}
+			comma = true
+			b = appendString(b, kvs[j].k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendAny(b, kvs[j].v); err != nil {
+				return b, err
+			}
+		}
+	}
+	return append(b, '}'), nil
+}
+
 // jsonWriter appends the fields of one JSON object, handling commas.
 type jsonWriter struct {
 	b     []byte

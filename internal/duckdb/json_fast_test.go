@@ -2,9 +2,13 @@ package duckdb
 
 import (
 	"bytes"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/loupehq/loupe"
 )
 
 // appendStringRef is appendString as it was before skipPlain (the tests
@@ -198,5 +202,69 @@ func BenchmarkAppendStringWorkload(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// attrColsRef returns the resource and attributes columns of m as prepare
+// wrote them before appendAttrs (keys sorted, then appendMapKeys of the
+// resource.* run and of the rest; nil for none).
+func attrColsRef(t *testing.T, m map[string]any) (res, attrs []byte) {
+	t.Helper()
+	keys := slices.Sorted(maps.Keys(m))
+	lo, _ := slices.BinarySearch(keys, resourcePrefix)
+	hi := lo
+	for hi < len(keys) && strings.HasPrefix(keys[hi], resourcePrefix) {
+		hi++
+	}
+	var err error
+	if hi > lo {
+		if res, err = appendMapKeys(nil, m, keys[lo:hi]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rest := append(keys[:lo:lo], keys[hi:]...); len(rest) > 0 {
+		if attrs, err = appendMapKeys(nil, m, rest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res, attrs
+}
+
+// TestPrepareAttrColumns checks the resource and attributes columns that
+// prepare encodes against attrColsRef: workload spans, and maps with only
+// resource keys, none, keys on both sides of the resource run and keys
+// that sort right next to it.
+func TestPrepareAttrColumns(t *testing.T) {
+	batches, _, _ := workloadPool(t, 5, 2)
+	spans := slices.Clone(batches[0].Spans)
+	for i, m := range []map[string]any{
+		{"resource.service.name": "a", "resource.host": "h"},
+		{"a": int64(1), "z": 2.5, "b": []any{"x", true}},
+		{"a": "1", "resource.x": "r", "resourcf": "after", "resource": "before", "resource.": "empty", "zz": map[string]any{"k": nil}},
+		{"resource.only": "\"quoted\"\n"},
+		{"resource.k": "v", "zeta": int64(-1), "s": "after the run only"},
+	} {
+		sp := testSpan(1, byte(100+i))
+		sp.Project = loupe.DefaultProject
+		sp.Attributes = m
+		spans = append(spans, sp)
+	}
+	var pr preparer
+	p, err := pr.prepare(loupe.Batch{Spans: spans})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resources := 0
+	for i := range spans {
+		res, attrs := attrColsRef(t, spans[i].Attributes)
+		if res != nil {
+			resources++
+		}
+		if !bytes.Equal(p.cols[i].res, res) || !bytes.Equal(p.cols[i].attrs, attrs) {
+			t.Errorf("span %d: resource %s, attributes %s; want %s, %s", i, p.cols[i].res, p.cols[i].attrs, res, attrs)
+		}
+	}
+	if resources < 3 {
+		t.Errorf("only %d spans with resource attributes: the cases need them", resources)
 	}
 }

@@ -135,7 +135,7 @@ func (pr *preparer) prepare(b loupe.Batch) (*prepared, error) {
 	var (
 		buf  = (*pbuf)[:0]
 		offs = make([]bounds, len(b.Spans))
-		keys []string
+		kvs  []attr
 		err  error
 	)
 	mark := func(r *[2]int, start int) { *r = [2]int{start, len(buf)} }
@@ -154,31 +154,34 @@ func (pr *preparer) prepare(b loupe.Batch) (*prepared, error) {
 		}
 		if len(sp.Attributes) > 0 {
 			// Sorted keys put the resource.* keys in one run: they go to
-			// the resource column, the rest to attributes.
-			keys = keys[:0]
-			for k := range sp.Attributes {
-				keys = append(keys, k)
+			// the resource column, the rest to attributes. The entries
+			// are taken in one pass over the map, so encoding them looks
+			// no key up.
+			kvs = kvs[:0]
+			for k, v := range sp.Attributes {
+				kvs = append(kvs, attr{k, v})
 			}
-			slices.Sort(keys)
-			lo, _ := slices.BinarySearch(keys, resourcePrefix)
+			slices.SortFunc(kvs, func(a, b attr) int { return strings.Compare(a.k, b.k) })
+			lo, _ := slices.BinarySearchFunc(kvs, resourcePrefix, func(a attr, t string) int { return strings.Compare(a.k, t) })
 			hi := lo
-			for hi < len(keys) && strings.HasPrefix(keys[hi], resourcePrefix) {
+			for hi < len(kvs) && strings.HasPrefix(kvs[hi].k, resourcePrefix) {
 				hi++
 			}
 			if hi > lo {
 				n := len(buf)
-				if buf, err = appendMapKeys(buf, sp.Attributes, keys[lo:hi]); err != nil {
+				if buf, err = appendAttrs(buf, kvs[lo:hi], nil); err != nil {
 					return nil, fmt.Errorf("span %s resource: %w", sp.SpanID, err)
 				}
 				mark(&o.res, n)
 			}
-			if rest := append(keys[:lo:lo], keys[hi:]...); len(rest) > 0 {
+			if lo > 0 || hi < len(kvs) {
 				n := len(buf)
-				if buf, err = appendMapKeys(buf, sp.Attributes, rest); err != nil {
+				if buf, err = appendAttrs(buf, kvs[:lo], kvs[hi:]); err != nil {
 					return nil, fmt.Errorf("span %s attributes: %w", sp.SpanID, err)
 				}
 				mark(&o.attrs, n)
 			}
+			clear(kvs) // do not pin the values
 		}
 		if !sp.Payload.IsZero() {
 			n := len(buf)
