@@ -222,6 +222,30 @@ func appendAttrs(b []byte, a, c []attr) ([]byte, error) {
 type jsonWriter struct {
 	b     []byte
 	comma bool
+	// memo, when not nil, maps long strings already written to b to the
+	// range of b that holds their JSON (b only grows): payload text
+	// repeats within a request (a system prompt in every model call, the
+	// retrieved context in the call after the retrieval), about half of
+	// the standard workload's payload bytes, and a repeat is then a copy.
+	memo map[string][2]int
+}
+
+// memoMinBytes is the shortest string that jsonWriter.memo holds.
+const memoMinBytes = 64
+
+// string appends v as a JSON string, through w.memo.
+func (w *jsonWriter) string(v string) {
+	if w.memo == nil || len(v) < memoMinBytes {
+		w.b = appendString(w.b, v)
+		return
+	}
+	if r, ok := w.memo[v]; ok {
+		w.b = append(w.b, w.b[r[0]:r[1]]...)
+		return
+	}
+	n := len(w.b)
+	w.b = appendString(w.b, v)
+	w.memo[v] = [2]int{n, len(w.b)}
 }
 
 func (w *jsonWriter) key(k string) {
@@ -237,7 +261,7 @@ func (w *jsonWriter) key(k string) {
 func (w *jsonWriter) str(k, v string) {
 	if v != "" {
 		w.key(k)
-		w.b = appendString(w.b, v)
+		w.string(v)
 	}
 }
 
@@ -347,7 +371,7 @@ func appendMessages(w *jsonWriter, k string, msgs []loupe.Message) error {
 			w.b = append(w.b, ',')
 		}
 		m := &msgs[i]
-		mw := jsonWriter{b: append(w.b, '{')}
+		mw := jsonWriter{b: append(w.b, '{'), memo: w.memo}
 		mw.key("role")
 		mw.b = appendString(mw.b, m.Role)
 		mw.str("content", m.Content)
@@ -375,7 +399,7 @@ func appendMessages(w *jsonWriter, k string, msgs []loupe.Message) error {
 					mw.b = append(mw.b, ',')
 				}
 				tc := &m.ToolCalls[j]
-				tw := jsonWriter{b: append(mw.b, '{')}
+				tw := jsonWriter{b: append(mw.b, '{'), memo: mw.memo}
 				tw.str("id", tc.ID)
 				tw.key("name")
 				tw.b = appendString(tw.b, tc.Name)
@@ -392,9 +416,11 @@ func appendMessages(w *jsonWriter, k string, msgs []loupe.Message) error {
 	return nil
 }
 
-// appendPayload appends p with the json names of loupe.Payload.
-func appendPayload(b []byte, p *loupe.Payload) ([]byte, error) {
-	w := jsonWriter{b: append(b, '{')}
+// appendPayload appends p with the json names of loupe.Payload. memo,
+// when not nil, is the jsonWriter.memo of b: it maps strings to ranges of
+// b (see jsonWriter), and appendPayload adds the long strings it writes.
+func appendPayload(b []byte, p *loupe.Payload, memo map[string][2]int) ([]byte, error) {
+	w := jsonWriter{b: append(b, '{'), memo: memo}
 	if err := appendMessages(&w, "input", p.Input); err != nil {
 		return w.b, err
 	}
@@ -412,7 +438,7 @@ func appendPayload(b []byte, p *loupe.Payload) ([]byte, error) {
 				w.b = append(w.b, ',')
 			}
 			d := &p.Documents[i]
-			dw := jsonWriter{b: append(w.b, '{')}
+			dw := jsonWriter{b: append(w.b, '{'), memo: w.memo}
 			dw.str("id", d.ID)
 			dw.str("content", d.Content)
 			dw.str("metadata", d.Metadata)

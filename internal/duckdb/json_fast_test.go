@@ -268,3 +268,51 @@ func TestPrepareAttrColumns(t *testing.T) {
 		t.Errorf("only %d spans with resource attributes: the cases need them", resources)
 	}
 }
+
+// TestPreparePayloadRecords checks that the payload records prepare
+// encodes (through jsonWriter.memo, which copies the JSON of a repeated
+// long string) are the bytes appendPayload writes for each payload alone.
+func TestPreparePayloadRecords(t *testing.T) {
+	batches, _, _ := workloadPool(t, 6, 3)
+	for bi, b := range batches {
+		var pr preparer
+		p, err := pr.prepare(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		k := 0
+		for i := range b.Spans {
+			sp := &b.Spans[i]
+			if sp.Payload.IsZero() {
+				continue
+			}
+			forPayloadText(sp.Payload, func(s string) {
+				if len(s) >= memoMinBytes {
+					seen[s]++
+				}
+			})
+			want, err := appendPayload(nil, sp.Payload, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k >= len(p.records) {
+				t.Fatalf("batch %d: %d records, want more", bi, len(p.records))
+			}
+			if got := p.records[k]; !bytes.Equal(got, want) {
+				t.Errorf("batch %d span %d: record %.200s, want %.200s", bi, i, got, want)
+			}
+			k++
+		}
+		if k != len(p.records) {
+			t.Errorf("batch %d: %d records, want %d", bi, len(p.records), k)
+		}
+		repeats := 0
+		for _, n := range seen {
+			repeats += n - 1
+		}
+		if repeats == 0 { // positive control: the memo's copies are exercised
+			t.Errorf("batch %d: no long string repeats; the test needs some", bi)
+		}
+	}
+}

@@ -136,6 +136,7 @@ func (pr *preparer) prepare(b loupe.Batch) (*prepared, error) {
 		buf  = (*pbuf)[:0]
 		offs = make([]bounds, len(b.Spans))
 		kvs  []attr
+		memo = map[string][2]int{} // the payloads' long strings in buf
 		err  error
 	)
 	mark := func(r *[2]int, start int) { *r = [2]int{start, len(buf)} }
@@ -185,7 +186,7 @@ func (pr *preparer) prepare(b loupe.Batch) (*prepared, error) {
 		}
 		if !sp.Payload.IsZero() {
 			n := len(buf)
-			if buf, err = appendPayload(buf, sp.Payload); err != nil {
+			if buf, err = appendPayload(buf, sp.Payload, memo); err != nil {
 				return nil, fmt.Errorf("span %s payload: %w", sp.SpanID, err)
 			}
 			mark(&o.payload, n)
