@@ -195,6 +195,21 @@ type attr struct {
 	v any
 }
 
+// sortAttrs sorts kvs by key (keys are distinct, so the order is the one
+// slices.Sort gives the keys). Spans have a handful of attributes, which
+// an insertion sort with the comparison inlined orders fastest.
+func sortAttrs(kvs []attr) {
+	if len(kvs) > 12 {
+		slices.SortFunc(kvs, func(a, b attr) int { return strings.Compare(a.k, b.k) })
+		return
+	}
+	for i := 1; i < len(kvs); i++ {
+		for j := i; j > 0 && kvs[j].k < kvs[j-1].k; j-- {
+			kvs[j], kvs[j-1] = kvs[j-1], kvs[j]
+		}
+	}
+}
+
 // appendAttrs appends the JSON object of the entries of a followed by
 // those of c, in that order (appendMapKeys for entries already taken out
 // of their map).

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -314,5 +315,34 @@ func TestPreparePayloadRecords(t *testing.T) {
 		if repeats == 0 { // positive control: the memo's copies are exercised
 			t.Errorf("batch %d: no long string repeats; the test needs some", bi)
 		}
+	}
+}
+
+func TestSortAttrs(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 5, 12, 13, 40} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var kvs []attr
+			for i := range n {
+				kvs = append(kvs, attr{k: fmt.Sprintf("k%d", (i*7919)%97), v: i})
+			}
+			want := slices.Sorted(func(yield func(string) bool) {
+				for _, kv := range kvs {
+					if !yield(kv.k) {
+						return
+					}
+				}
+			})
+			sortAttrs(kvs)
+			var got []string
+			for _, kv := range kvs {
+				got = append(got, kv.k)
+				if kv.k != fmt.Sprintf("k%d", (kv.v.(int)*7919)%97) {
+					t.Errorf("key %s lost its value %v", kv.k, kv.v)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("sorted keys %v, want %v", got, want)
+			}
+		})
 	}
 }

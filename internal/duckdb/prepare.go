@@ -50,6 +50,9 @@ type preparer struct {
 	bufs sync.Pool
 	// indexers recycles the full-text indexers (*ftsIndexer).
 	indexers sync.Pool
+	// memos recycles the jsonWriter memos of the payloads
+	// (map[string][2]int, cleared).
+	memos sync.Pool
 }
 
 // maxPooledBuf is the largest buffer kept for reuse.
@@ -136,10 +139,17 @@ func (pr *preparer) prepare(b loupe.Batch) (*prepared, error) {
 		buf  = (*pbuf)[:0]
 		offs = make([]bounds, len(b.Spans))
 		kvs  []attr
-		memo = map[string][2]int{} // the payloads' long strings in buf
 		err  error
 	)
 	mark := func(r *[2]int, start int) { *r = [2]int{start, len(buf)} }
+	memo, _ := pr.memos.Get().(map[string][2]int) // the payloads' long strings in buf
+	if memo == nil {
+		memo = make(map[string][2]int)
+	}
+	defer func() {
+		clear(memo) // do not pin the batch's strings
+		pr.memos.Put(memo)
+	}()
 	for i := range b.Spans {
 		sp := &b.Spans[i]
 		o := &offs[i]
@@ -162,7 +172,7 @@ func (pr *preparer) prepare(b loupe.Batch) (*prepared, error) {
 			for k, v := range sp.Attributes {
 				kvs = append(kvs, attr{k, v})
 			}
-			slices.SortFunc(kvs, func(a, b attr) int { return strings.Compare(a.k, b.k) })
+			sortAttrs(kvs)
 			lo, _ := slices.BinarySearchFunc(kvs, resourcePrefix, func(a attr, t string) int { return strings.Compare(a.k, t) })
 			hi := lo
 			for hi < len(kvs) && strings.HasPrefix(kvs[hi].k, resourcePrefix) {
