@@ -50,6 +50,9 @@ type preparer struct {
 	bufs sync.Pool
 	// indexers recycles the full-text indexers (*ftsIndexer).
 	indexers sync.Pool
+	// parts recycles the full-text parts of written batches (*ftsPart):
+	// their arrays are most of a request's allocations.
+	parts sync.Pool
 	// memos recycles the jsonWriter memos of the payloads
 	// (map[string][2]int, cleared).
 	memos sync.Pool
@@ -60,7 +63,9 @@ const maxPooledBuf = 4 << 20
 
 // release recycles the buffer of p, which must not be used afterwards.
 func (pr *preparer) release(p *prepared) {
+	pr.releaseParts(p.fts)
 	if p.buf == nil {
+		*p = prepared{}
 		return
 	}
 	if cap(*p.buf) <= maxPooledBuf {
