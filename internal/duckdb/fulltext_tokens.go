@@ -40,7 +40,7 @@ func (tokenizer) appendTokens(dst []uint64, s string) []uint64 {
 		c := lowerASCII[s[i]]
 		if c-1 < utf8.RuneSelf-1 { // 1..0x7f: a letter or digit
 			i++
-			acc |= uint64(c) << (8 * k)
+			acc |= uint64(c) << (8 * k & 63)
 			n++
 			if k++; k == 8 {
 				h = bits.RotateLeft64((h^acc)*hashK1, 29) * hashK2
@@ -67,7 +67,7 @@ func (tokenizer) appendTokens(dst []uint64, s string) []uint64 {
 		}
 		var buf [utf8.UTFMax]byte
 		for _, c := range utf8.AppendRune(buf[:0], unicode.ToLower(r)) {
-			acc |= uint64(c) << (8 * k)
+			acc |= uint64(c) << (8 * k & 63)
 			n++
 			if k++; k == 8 {
 				h = bits.RotateLeft64((h^acc)*hashK1, 29) * hashK2
