@@ -11,8 +11,6 @@ import (
 	"math/bits"
 	"slices"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/klauspost/compress/zstd"
@@ -138,59 +136,6 @@ func wordHash(b []byte) uint64 {
 		w.add(c)
 	}
 	return w.sum()
-}
-
-// appendTokens appends the hashes of the words of s to dst.
-func (tokenizer) appendTokens(dst []uint64, s string) []uint64 {
-	var w wordHasher
-	flush := func() {
-		if w.n >= minTokenLen && w.n <= maxTokenLen {
-			stop := false
-			if w.n <= 4 {
-				var b [8]byte
-				binary.LittleEndian.PutUint64(b[:], w.acc)
-				stop = isStopword(string(b[:w.n]))
-			}
-			if !stop {
-				dst = append(dst, w.sum())
-			}
-		}
-		w = wordHasher{}
-	}
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			i++
-			switch {
-			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-			case 'A' <= c && c <= 'Z':
-				c += 'a' - 'A'
-			default:
-				if w.n > 0 {
-					flush()
-				}
-				continue
-			}
-			w.add(c)
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			if w.n > 0 {
-				flush()
-			}
-			continue
-		}
-		var buf [utf8.UTFMax]byte
-		for _, c := range utf8.AppendRune(buf[:0], unicode.ToLower(r)) {
-			w.add(c)
-		}
-	}
-	if w.n > 0 {
-		flush()
-	}
-	return dst
 }
 
 // ftsIndexer builds the full-text rows of a Write call, one block at a

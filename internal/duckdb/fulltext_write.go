@@ -66,25 +66,25 @@ func (pr *preparer) fullText(b *loupe.Batch) []*ftsPart {
 			}
 			ix.add(sp)
 			if ix.n == ftsBlockSpans {
-				parts = append(parts, ix.part())
+				parts = append(parts, ix.part(pr.reusedPart()))
 				open = false
 			}
 		}
 		if open {
-			parts = append(parts, ix.part())
+			parts = append(parts, ix.part(pr.reusedPart()))
 		}
 	}
 	ix.shrink()
 	return parts
 }
 
-// part copies the current block out as an ftsPart.
-func (ix *ftsIndexer) part() *ftsPart {
-	p := &ftsPart{
+// part copies the current block out as an ftsPart, into p's arrays.
+func (ix *ftsIndexer) part(p *ftsPart) *ftsPart {
+	*p = ftsPart{
 		project: ix.project, minStart: ix.minStart, maxStart: ix.maxStart, n: ix.n,
-		spans:  slices.Clone(ix.spans),
-		tokens: slices.Clone(ix.tokens),
-		pairs:  make([]uint64, 0, len(ix.pairs)),
+		spans:  append(p.spans[:0], ix.spans...),
+		tokens: append(p.tokens[:0], ix.tokens...),
+		pairs:  slices.Grow(p.pairs[:0], len(ix.pairs)),
 	}
 	for _, pr := range ix.pairs {
 		if pr&7 != 0 {
@@ -92,6 +92,29 @@ func (ix *ftsIndexer) part() *ftsPart {
 		}
 	}
 	return p
+}
+
+// reusedPart returns a part whose arrays a written batch released (see
+// preparer.release), or a new one.
+func (pr *preparer) reusedPart() *ftsPart {
+	if p, ok := pr.parts.Get().(*ftsPart); ok {
+		return p
+	}
+	return new(ftsPart)
+}
+
+// maxPooledPairs bounds the pairs of a part kept for reuse.
+const maxPooledPairs = 1 << 20
+
+// releaseParts recycles the arrays of parts, which must not be used
+// afterwards.
+func (pr *preparer) releaseParts(parts []*ftsPart) {
+	for _, p := range parts {
+		if cap(p.pairs) <= maxPooledPairs && cap(p.tokens) <= maxPooledPairs {
+			*p = ftsPart{spans: p.spans[:0], tokens: p.tokens[:0], pairs: p.pairs[:0]}
+			pr.parts.Put(p)
+		}
+	}
 }
 
 // merge adds part to the current block (started with reset for the part's

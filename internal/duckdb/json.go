@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,11 +32,8 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip 8 plain bytes at a time: most payload text needs no escape.
-		for i+8 <= len(s) && plain8(load8(s, i)) {
-			i += 8
-		}
-		if i >= len(s) {
+		// Most payload text needs no escape: skip it 8 bytes at a time.
+		if i = skipPlain(s, i); i >= len(s) {
 			break
 		}
 		c := s[i]
@@ -75,22 +73,34 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// load8 returns s[i:i+8] as a little-endian word.
-func load8(s string, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+// skipPlain returns the index of the first byte of s at or after i that
+// is not plain, or the index of the last fewer than 8 bytes if none is
+// before them. A plain byte is ASCII that JSON takes as is: not a control
+// byte (< 0x20), '"', '\\' or non-ASCII (>= 0x80). The loop reads 8 bytes
+// at a time; in a word with no high bit set, each (y - ones*n) &^ y term
+// has a byte's high bit set where that byte of y is below n, and also
+// (through the borrow) maybe in bytes above one, but never below: so the
+// lowest high bit marks the first byte that is not plain. The loop runs
+// over every byte of payload text, in a function of its own that keeps it
+// in registers.
+func skipPlain(s string, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		x := load8(s[i : i+8])
+		q := x ^ ones*'"'
+		bs := x ^ ones*'\\'
+		if m := (x | (x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	return i
 }
 
-// plain8 reports whether all 8 bytes of x are ASCII that JSON takes as is:
-// none is a control byte (< 0x20), '"', '\\' or non-ASCII (>= 0x80).
-func plain8(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	less := func(x uint64, n byte) uint64 { return (x - ones*uint64(n)) & ^x & highs } // some byte < n (bytes < 0x80)
-	if x&highs != 0 {
-		return false
-	}
-	return less(x, 0x20)|less(x^(ones*'"'), 1)|less(x^(ones*'\\'), 1) == 0
+// load8 returns the first 8 bytes of s as a little-endian word (one load).
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // appendFloat appends f so that it reads back as a float64 (see above).
@@ -179,10 +189,78 @@ func appendMapKeys(b []byte, m map[string]any, keys []string) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// attr is one entry of an attribute map.
+type attr struct {
+	k string
+	v any
+}
+
+// sortAttrs sorts kvs by key (keys are distinct, so the order is the one
+// slices.Sort gives the keys). Spans have a handful of attributes, which
+// an insertion sort with the comparison inlined orders fastest.
+func sortAttrs(kvs []attr) {
+	if len(kvs) > 12 {
+		slices.SortFunc(kvs, func(a, b attr) int { return strings.Compare(a.k, b.k) })
+		return
+	}
+	for i := 1; i < len(kvs); i++ {
+		for j := i; j > 0 && kvs[j].k < kvs[j-1].k; j-- {
+			kvs[j], kvs[j-1] = kvs[j-1], kvs[j]
+		}
+	}
+}
+
+// appendAttrs appends the JSON object of the entries of a followed by
+// those of c, in that order (appendMapKeys for entries already taken out
+// of their map).
+func appendAttrs(b []byte, a, c []attr) ([]byte, error) {
+	b = append(b, '{')
+	comma := false
+	for _, kvs := range [2][]attr{a, c} {
+		for j := range kvs {
+			if comma {
+				b = append(b, ',')
+			}
+			comma = true
+			b = appendString(b, kvs[j].k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendAny(b, kvs[j].v); err != nil {
+				return b, err
+			}
+		}
+	}
+	return append(b, '}'), nil
+}
+
 // jsonWriter appends the fields of one JSON object, handling commas.
 type jsonWriter struct {
 	b     []byte
 	comma bool
+	// memo, when not nil, maps long strings already written to b to the
+	// range of b that holds their JSON (b only grows): payload text
+	// repeats within a request (a system prompt in every model call, the
+	// retrieved context in the call after the retrieval), about half of
+	// the standard workload's payload bytes, and a repeat is then a copy.
+	memo map[string][2]int
+}
+
+// memoMinBytes is the shortest string that jsonWriter.memo holds.
+const memoMinBytes = 64
+
+// string appends v as a JSON string, through w.memo.
+func (w *jsonWriter) string(v string) {
+	if w.memo == nil || len(v) < memoMinBytes {
+		w.b = appendString(w.b, v)
+		return
+	}
+	if r, ok := w.memo[v]; ok {
+		w.b = append(w.b, w.b[r[0]:r[1]]...)
+		return
+	}
+	n := len(w.b)
+	w.b = appendString(w.b, v)
+	w.memo[v] = [2]int{n, len(w.b)}
 }
 
 func (w *jsonWriter) key(k string) {
@@ -198,7 +276,7 @@ func (w *jsonWriter) key(k string) {
 func (w *jsonWriter) str(k, v string) {
 	if v != "" {
 		w.key(k)
-		w.b = appendString(w.b, v)
+		w.string(v)
 	}
 }
 
@@ -308,7 +386,7 @@ func appendMessages(w *jsonWriter, k string, msgs []loupe.Message) error {
 			w.b = append(w.b, ',')
 		}
 		m := &msgs[i]
-		mw := jsonWriter{b: append(w.b, '{')}
+		mw := jsonWriter{b: append(w.b, '{'), memo: w.memo}
 		mw.key("role")
 		mw.b = appendString(mw.b, m.Role)
 		mw.str("content", m.Content)
@@ -336,7 +414,7 @@ func appendMessages(w *jsonWriter, k string, msgs []loupe.Message) error {
 					mw.b = append(mw.b, ',')
 				}
 				tc := &m.ToolCalls[j]
-				tw := jsonWriter{b: append(mw.b, '{')}
+				tw := jsonWriter{b: append(mw.b, '{'), memo: mw.memo}
 				tw.str("id", tc.ID)
 				tw.key("name")
 				tw.b = appendString(tw.b, tc.Name)
@@ -353,9 +431,11 @@ func appendMessages(w *jsonWriter, k string, msgs []loupe.Message) error {
 	return nil
 }
 
-// appendPayload appends p with the json names of loupe.Payload.
-func appendPayload(b []byte, p *loupe.Payload) ([]byte, error) {
-	w := jsonWriter{b: append(b, '{')}
+// appendPayload appends p with the json names of loupe.Payload. memo,
+// when not nil, is the jsonWriter.memo of b: it maps strings to ranges of
+// b (see jsonWriter), and appendPayload adds the long strings it writes.
+func appendPayload(b []byte, p *loupe.Payload, memo map[string][2]int) ([]byte, error) {
+	w := jsonWriter{b: append(b, '{'), memo: memo}
 	if err := appendMessages(&w, "input", p.Input); err != nil {
 		return w.b, err
 	}
@@ -373,7 +453,7 @@ func appendPayload(b []byte, p *loupe.Payload) ([]byte, error) {
 				w.b = append(w.b, ',')
 			}
 			d := &p.Documents[i]
-			dw := jsonWriter{b: append(w.b, '{')}
+			dw := jsonWriter{b: append(w.b, '{'), memo: w.memo}
 			dw.str("id", d.ID)
 			dw.str("content", d.Content)
 			dw.str("metadata", d.Metadata)

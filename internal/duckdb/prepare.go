@@ -50,6 +50,12 @@ type preparer struct {
 	bufs sync.Pool
 	// indexers recycles the full-text indexers (*ftsIndexer).
 	indexers sync.Pool
+	// parts recycles the full-text parts of written batches (*ftsPart):
+	// their arrays are most of a request's allocations.
+	parts sync.Pool
+	// memos recycles the jsonWriter memos of the payloads
+	// (map[string][2]int, cleared).
+	memos sync.Pool
 }
 
 // maxPooledBuf is the largest buffer kept for reuse.
@@ -57,7 +63,9 @@ const maxPooledBuf = 4 << 20
 
 // release recycles the buffer of p, which must not be used afterwards.
 func (pr *preparer) release(p *prepared) {
+	pr.releaseParts(p.fts)
 	if p.buf == nil {
+		*p = prepared{}
 		return
 	}
 	if cap(*p.buf) <= maxPooledBuf {
@@ -135,10 +143,18 @@ func (pr *preparer) prepare(b loupe.Batch) (*prepared, error) {
 	var (
 		buf  = (*pbuf)[:0]
 		offs = make([]bounds, len(b.Spans))
-		keys []string
+		kvs  []attr
 		err  error
 	)
 	mark := func(r *[2]int, start int) { *r = [2]int{start, len(buf)} }
+	memo, _ := pr.memos.Get().(map[string][2]int) // the payloads' long strings in buf
+	if memo == nil {
+		memo = make(map[string][2]int)
+	}
+	defer func() {
+		clear(memo) // do not pin the batch's strings
+		pr.memos.Put(memo)
+	}()
 	for i := range b.Spans {
 		sp := &b.Spans[i]
 		o := &offs[i]
@@ -154,35 +170,38 @@ func (pr *preparer) prepare(b loupe.Batch) (*prepared, error) {
 		}
 		if len(sp.Attributes) > 0 {
 			// Sorted keys put the resource.* keys in one run: they go to
-			// the resource column, the rest to attributes.
-			keys = keys[:0]
-			for k := range sp.Attributes {
-				keys = append(keys, k)
+			// the resource column, the rest to attributes. The entries
+			// are taken in one pass over the map, so encoding them looks
+			// no key up.
+			kvs = kvs[:0]
+			for k, v := range sp.Attributes {
+				kvs = append(kvs, attr{k, v})
 			}
-			slices.Sort(keys)
-			lo, _ := slices.BinarySearch(keys, resourcePrefix)
+			sortAttrs(kvs)
+			lo, _ := slices.BinarySearchFunc(kvs, resourcePrefix, func(a attr, t string) int { return strings.Compare(a.k, t) })
 			hi := lo
-			for hi < len(keys) && strings.HasPrefix(keys[hi], resourcePrefix) {
+			for hi < len(kvs) && strings.HasPrefix(kvs[hi].k, resourcePrefix) {
 				hi++
 			}
 			if hi > lo {
 				n := len(buf)
-				if buf, err = appendMapKeys(buf, sp.Attributes, keys[lo:hi]); err != nil {
+				if buf, err = appendAttrs(buf, kvs[lo:hi], nil); err != nil {
 					return nil, fmt.Errorf("span %s resource: %w", sp.SpanID, err)
 				}
 				mark(&o.res, n)
 			}
-			if rest := append(keys[:lo:lo], keys[hi:]...); len(rest) > 0 {
+			if lo > 0 || hi < len(kvs) {
 				n := len(buf)
-				if buf, err = appendMapKeys(buf, sp.Attributes, rest); err != nil {
+				if buf, err = appendAttrs(buf, kvs[:lo], kvs[hi:]); err != nil {
 					return nil, fmt.Errorf("span %s attributes: %w", sp.SpanID, err)
 				}
 				mark(&o.attrs, n)
 			}
+			clear(kvs) // do not pin the values
 		}
 		if !sp.Payload.IsZero() {
 			n := len(buf)
-			if buf, err = appendPayload(buf, sp.Payload); err != nil {
+			if buf, err = appendPayload(buf, sp.Payload, memo); err != nil {
 				return nil, fmt.Errorf("span %s payload: %w", sp.SpanID, err)
 			}
 			mark(&o.payload, n)

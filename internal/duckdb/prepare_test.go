@@ -198,3 +198,42 @@ func TestFullTextPartsSameAsWhole(t *testing.T) {
 		t.Errorf("only %d postings rows: the test needs a block of several", len(want))
 	}
 }
+
+// TestPreparePartsReused checks that a batch prepared with the full-text
+// part arrays of a released one gets the parts a fresh preparer builds,
+// and that the arrays are indeed reused (the positive control: sync.Pool
+// may drop some, so over several rounds).
+func TestPreparePartsReused(t *testing.T) {
+	batches, _, _ := workloadPool(t, 11, 20)
+	var pr preparer
+	reused := 0
+	var prev map[*uint64]bool
+	for i := range batches {
+		p, err := pr.prepare(batches[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fresh preparer
+		want := fresh.fullText(&batches[i])
+		if diff := cmp.Diff(want, p.fts, cmp.AllowUnexported(ftsPart{})); diff != "" {
+			t.Fatalf("batch %d: parts (-fresh +reused):\n%s", i, diff)
+		}
+		// A part's pairs array, by the address of its first element.
+		arrays := map[*uint64]bool{}
+		for _, part := range p.fts {
+			if cap(part.pairs) > 0 {
+				arrays[&part.pairs[:1][0]] = true
+			}
+		}
+		for a := range arrays {
+			if prev[a] {
+				reused++
+			}
+		}
+		prev = arrays
+		pr.release(p)
+	}
+	if reused == 0 {
+		t.Errorf("no part arrays reused over %d batches", len(batches))
+	}
+}

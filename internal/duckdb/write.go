@@ -143,6 +143,7 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared
 		clear(batches) // do not pin the spans
 		clear(parts)
 		w.batches, w.parts = batches[:0], parts[:0]
+		w.boxes.reset()
 	}()
 	if cap(w.buf) > 1<<20 {
 		w.buf = nil // do not keep one huge event's scratch space forever
@@ -181,6 +182,7 @@ type writer struct {
 	events *duckdb.Appender
 
 	row     []driver.Value // one row's values, reused
+	boxes   rowBoxes       // the boxes of the previous span row's values
 	buf     []byte         // JSON scratch of one event, reused
 	recs    [][]byte       // the payload records of one write
 	batches []loupe.Batch  // the batches of one write
@@ -296,20 +298,21 @@ func (w *writer) appendSpan(s *loupe.Span, c *spanCols, ref *segment.Ref) error 
 		pseg, poff, pidx = int32(ref.Segment), int64(ref.Offset), int32(ref.Index)
 	}
 
+	x := &w.boxes // cells equal to the row above reuse its boxes (write_boxes.go)
 	w.row = append(w.row[:0],
-		text(s.Project), hi, lo, sid, spanKey(s.ParentSpanID),
-		text(s.Name), string(s.Kind), text(s.OTelKind),
+		x.str(0, text(s.Project)), x.int(0, hi), x.int(1, lo), sid, spanKey(s.ParentSpanID),
+		x.str(1, text(s.Name)), x.str(2, string(s.Kind)), x.str(3, text(s.OTelKind)),
 		start, end, end-start,
-		string(s.Status), text(s.StatusMessage), text(s.ErrorType),
-		text(s.Service), text(s.Environment), text(s.DeploymentID), text(s.Tenant),
-		text(s.Route), text(s.SessionID), text(s.UserID),
-		text(s.PromptName), text(s.PromptVersionID), text(s.ReleaseLabel),
-		text(s.Provider), text(s.RequestModel), text(s.ResponseModel),
+		x.str(4, string(s.Status)), x.str(5, text(s.StatusMessage)), x.str(6, text(s.ErrorType)),
+		x.str(7, text(s.Service)), x.str(8, text(s.Environment)), x.str(9, text(s.DeploymentID)), x.str(10, text(s.Tenant)),
+		x.str(11, text(s.Route)), x.str(12, text(s.SessionID)), x.str(13, text(s.UserID)),
+		x.str(14, text(s.PromptName)), x.str(15, text(s.PromptVersionID)), x.str(16, text(s.ReleaseLabel)),
+		x.str(17, text(s.Provider)), x.str(18, text(s.RequestModel)), x.str(19, text(s.ResponseModel)),
 		s.Usage.Input, s.Usage.CacheRead, s.Usage.CacheWrite, s.Usage.Output, s.Usage.Reasoning, s.Usage.Total(),
-		s.CostUSD, text(s.CostSource), text(s.FinishReason),
-		text(s.ToolName), text(s.RetrievalIndex), s.RetrievalCount,
+		s.CostUSD, x.str(20, text(s.CostSource)), x.str(21, text(s.FinishReason)),
+		x.str(22, text(s.ToolName)), x.str(23, text(s.RetrievalIndex)), s.RetrievalCount,
 		params, docs, attrs, pseg, poff, pidx, res,
-		string(s.Sample.Class), sampleWeight(s.Sample), text(s.Sample.Rule),
+		x.str(24, string(s.Sample.Class)), x.float(2, sampleWeight(s.Sample)), x.str(25, text(s.Sample.Rule)),
 	)
 	if err := w.spans.AppendRow(w.row...); err != nil {
 		return fmt.Errorf("append span %s: %w", s.SpanID, err)
