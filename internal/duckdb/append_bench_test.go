@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkAppendSpans measures the writer's span appends alone
-// (writer.appendSpan: the row's values and duckdb-go's AppendRow) on
+// (writer.appendSpan into its chunkAppender) on
 // standard-workload spans, 40 requests (~4,800 spans) per op as a group
 // commit of the ingest pipeline; the rows are cleared, not written. The
 // serialized writer goroutine runs this for every span.
@@ -56,7 +56,7 @@ func BenchmarkAppendSpans(b *testing.B) {
 					spans++
 				}
 			}
-			if err := w.spans.Clear(); err != nil {
+			if err := w.spans.clear(); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/duckdb/duckdb-go/v2/mapping"
 
 	"github.com/loupehq/loupe"
 	"github.com/loupehq/loupe/internal/segment"
@@ -143,7 +144,6 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared
 		clear(batches) // do not pin the spans
 		clear(parts)
 		w.batches, w.parts = batches[:0], parts[:0]
-		w.boxes.reset()
 	}()
 	if cap(w.buf) > 1<<20 {
 		w.buf = nil // do not keep one huge event's scratch space forever
@@ -178,11 +178,10 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared
 // writes, and the scratch space of one row and of one write's payloads.
 type writer struct {
 	conn   driver.Conn
-	spans  *duckdb.Appender
+	spans  *chunkAppender
 	events *duckdb.Appender
 
-	row     []driver.Value // one row's values, reused
-	boxes   rowBoxes       // the boxes of the previous span row's values
+	row     []driver.Value // one event row's values, reused
 	buf     []byte         // JSON scratch of one event, reused
 	recs    [][]byte       // the payload records of one write
 	batches []loupe.Batch  // the batches of one write
@@ -209,11 +208,14 @@ func (w *writer) appendPayloads(seg *segment.Log, ps []*prepared) ([]segment.Ref
 	return refs, nil
 }
 
-func newWriter(conn driver.Conn) (*writer, error) {
-	w := &writer{conn: conn, row: make([]driver.Value, 0, 48)}
-	var err error
-	if w.spans, err = duckdb.NewAppenderFromConn(conn, "", "spans"); err != nil {
+func newWriter(conn driverConn) (*writer, error) {
+	raw, err := rawConn(conn)
+	if err != nil {
 		return nil, fmt.Errorf("create spans appender: %w", err)
+	}
+	w := &writer{conn: conn, row: make([]driver.Value, 0, 8)}
+	if w.spans, err = newChunkAppender(raw, "spans", spanTypes); err != nil {
+		return nil, err
 	}
 	if w.events, err = duckdb.NewAppenderFromConn(conn, "", "span_events"); err != nil {
 		w.close()
@@ -224,24 +226,25 @@ func newWriter(conn driver.Conn) (*writer, error) {
 
 // flush hands every appended row to DuckDB (inside the open transaction).
 func (w *writer) flush() error {
-	for _, a := range []*duckdb.Appender{w.spans, w.events} {
-		if err := a.Flush(); err != nil {
-			return fmt.Errorf("flush appender: %w", err)
-		}
+	if err := w.spans.flush(); err != nil {
+		return fmt.Errorf("flush spans: %w", err)
+	}
+	if err := w.events.Flush(); err != nil {
+		return fmt.Errorf("flush events: %w", err)
 	}
 	return nil
 }
 
 // close discards unflushed rows and releases the appenders.
 func (w *writer) close() error {
-	var errs []error
-	for _, a := range []*duckdb.Appender{w.spans, w.events} {
-		if a != nil {
-			// Clear first so that Close does not flush rows of a failed write.
-			errs = append(errs, a.Clear(), a.Close())
-		}
+	if w.spans != nil {
+		w.spans.close()
 	}
-	return errors.Join(errs...)
+	if w.events != nil {
+		// Clear first so that Close does not flush rows of a failed write.
+		return errors.Join(w.events.Clear(), w.events.Close())
+	}
+	return nil
 }
 
 // traceHalves returns the trace id's columns trace_hi and trace_lo.
@@ -276,49 +279,82 @@ func text(s string) string {
 // appendSpan appends s, whose encoded columns are c and whose payload is
 // at ref (nil: none).
 func (w *writer) appendSpan(s *loupe.Span, c *spanCols, ref *segment.Ref) error {
-	hi, lo := traceHalves(s.TraceID)
-	sid := spanKey(s.SpanID)
-	start := s.Start.UnixNano()
-	end := s.End.UnixNano()
-	var params, docs, attrs, res driver.Value // nil is SQL NULL
-	if c.params != nil {
-		params = c.params
-	}
-	if c.docs != nil {
-		docs = c.docs
-	}
-	if c.attrs != nil {
-		attrs = c.attrs
-	}
-	if c.res != nil {
-		res = c.res
-	}
-	var pseg, poff, pidx driver.Value // NULL without a payload
-	if ref != nil {
-		pseg, poff, pidx = int32(ref.Segment), int64(ref.Offset), int32(ref.Index)
-	}
-
-	x := &w.boxes // cells equal to the row above reuse its boxes (write_boxes.go)
-	w.row = append(w.row[:0],
-		x.str(0, text(s.Project)), x.int(0, hi), x.int(1, lo), sid, spanKey(s.ParentSpanID),
-		x.str(1, text(s.Name)), x.str(2, string(s.Kind)), x.str(3, text(s.OTelKind)),
-		start, end, end-start,
-		x.str(4, string(s.Status)), x.str(5, text(s.StatusMessage)), x.str(6, text(s.ErrorType)),
-		x.str(7, text(s.Service)), x.str(8, text(s.Environment)), x.str(9, text(s.DeploymentID)), x.str(10, text(s.Tenant)),
-		x.str(11, text(s.Route)), x.str(12, text(s.SessionID)), x.str(13, text(s.UserID)),
-		x.str(14, text(s.PromptName)), x.str(15, text(s.PromptVersionID)), x.str(16, text(s.ReleaseLabel)),
-		x.str(17, text(s.Provider)), x.str(18, text(s.RequestModel)), x.str(19, text(s.ResponseModel)),
-		s.Usage.Input, s.Usage.CacheRead, s.Usage.CacheWrite, s.Usage.Output, s.Usage.Reasoning, s.Usage.Total(),
-		s.CostUSD, x.str(20, text(s.CostSource)), x.str(21, text(s.FinishReason)),
-		x.str(22, text(s.ToolName)), x.str(23, text(s.RetrievalIndex)), s.RetrievalCount,
-		params, docs, attrs, pseg, poff, pidx, res,
-		x.str(24, string(s.Sample.Class)), x.float(2, sampleWeight(s.Sample)), x.str(25, text(s.Sample.Rule)),
-	)
-	if err := w.spans.AppendRow(w.row...); err != nil {
+	a := w.spans
+	if err := a.next(); err != nil {
 		return fmt.Errorf("append span %s: %w", s.SpanID, err)
 	}
+	hi, lo := traceHalves(s.TraceID)
+	start, end := s.Start.UnixNano(), s.End.UnixNano()
+	col := 0
+	str := func(v string) { a.setString(col, v); col++ }
+	i64 := func(v int64) { a.setInt64(col, v); col++ }
+	str(text(s.Project))
+	i64(hi)
+	i64(lo)
+	i64(spanKey(s.SpanID))
+	i64(spanKey(s.ParentSpanID))
+	str(text(s.Name))
+	str(string(s.Kind))
+	str(text(s.OTelKind))
+	i64(start)
+	i64(end)
+	i64(end - start)
+	str(string(s.Status))
+	for _, v := range [...]string{s.StatusMessage, s.ErrorType, s.Service, s.Environment, s.DeploymentID,
+		s.Tenant, s.Route, s.SessionID, s.UserID, s.PromptName, s.PromptVersionID, s.ReleaseLabel,
+		s.Provider, s.RequestModel, s.ResponseModel} {
+		str(text(v))
+	}
+	u := &s.Usage
+	for _, v := range [...]int64{u.Input, u.CacheRead, u.CacheWrite, u.Output, u.Reasoning, u.Total()} {
+		i64(v)
+	}
+	a.setFloat64(col, s.CostUSD)
+	col++
+	str(text(s.CostSource))
+	str(text(s.FinishReason))
+	str(text(s.ToolName))
+	str(text(s.RetrievalIndex))
+	i64(s.RetrievalCount)
+	for _, v := range [...][]byte{c.params, c.docs, c.attrs} { // nil is SQL NULL
+		a.setBytes(col, v)
+		col++
+	}
+	if ref != nil {
+		a.setInt32(col, int32(ref.Segment))
+		a.setInt64(col+1, int64(ref.Offset))
+		a.setInt32(col+2, int32(ref.Index))
+	} else { // no payload
+		a.setNull(col)
+		a.setNull(col + 1)
+		a.setNull(col + 2)
+	}
+	col += 3
+	a.setBytes(col, c.res)
+	col++
+	str(string(s.Sample.Class))
+	a.setFloat64(col, sampleWeight(s.Sample))
+	col++
+	str(text(s.Sample.Rule))
 	return nil
 }
+
+// spanTypes are the types of the spans table's columns, in order
+// (migrations 0001, 0004, 0005); appendSpan fills them in this order.
+var spanTypes = func() []mapping.Type {
+	const v, b, i, d = mapping.TypeVarchar, mapping.TypeBigInt, mapping.TypeInteger, mapping.TypeDouble
+	return []mapping.Type{
+		v, b, b, b, b, v, v, v, // project, trace_hi, trace_lo, span_id, parent_span_id, name, kind, otel_kind
+		b, b, b, // start_ns, end_ns, duration_ns
+		v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, // status … response_model
+		b, b, b, b, b, b, d, // tokens, cost_usd
+		v, v, v, v, b, // cost_source, finish_reason, tool_name, retrieval_index, retrieval_count
+		v, v, v, // params, documents, attributes
+		i, b, i, // payload_seg, payload_off, payload_idx
+		v,       // resource
+		v, d, v, // sample_class, sample_weight, sample_rule
+	}
+}()
 
 // appendEvent appends one separately-arrived event.
 func (w *writer) appendEvent(e *loupe.SpanEvent) error {
