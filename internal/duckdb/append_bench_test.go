@@ -36,7 +36,7 @@ func BenchmarkAppendSpans(b *testing.B) {
 	defer conn.Close()
 	spans := 0
 	err = conn.Raw(func(dc any) error {
-		w, err := newWriter(dc.(driverConn))
+		w, err := newWriter(dc.(driverConn), &s.res)
 		if err != nil {
 			return err
 		}

@@ -89,7 +89,8 @@ func (a *chunkAppender) reset() {
 }
 
 // next starts a row, handing a full chunk to the appender first; the set
-// methods then fill the row's cells (every cell must be set).
+// methods then fill the row's cells, each exactly once (a value set after
+// setNull stays NULL).
 func (a *chunkAppender) next() error {
 	if a.n == a.cap {
 		if err := a.appendChunk(); err != nil {

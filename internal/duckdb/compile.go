@@ -336,10 +336,10 @@ func jsonPointer(key string) string {
 }
 
 // attrColumn returns the JSON column that holds attribute key: resource
-// attributes have their own column (see write.go).
+// attributes are stored apart (see write.go and resources.go).
 func attrColumn(key string) string {
 	if strings.HasPrefix(key, resourcePrefix) {
-		return "s.resource"
+		return resourceSQL
 	}
 	return "s.attributes"
 }

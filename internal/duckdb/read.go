@@ -22,9 +22,9 @@ const (
 	session_id, user_id, prompt_name, prompt_version_id, release_label, provider, request_model,
 	response_model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
 	reasoning_tokens, cost_usd, cost_source, finish_reason, tool_name, retrieval_index,
-	retrieval_count, params, documents, attributes, payload_seg, payload_off, payload_idx, resource,
+	retrieval_count, params, documents, attributes, payload_seg, payload_off, payload_idx, ` + resourceSQL + `,
 	coalesce(sample_class, ''), coalesce(sample_weight, 1), coalesce(sample_rule, '')
-FROM spans WHERE trace_hi = ? AND trace_lo = ? AND project = ? AND start_ns BETWEEN ? AND ?`
+FROM spans s WHERE trace_hi = ? AND trace_lo = ? AND project = ? AND start_ns BETWEEN ? AND ?`
 
 	// selectTraceBounds finds the time range of a trace's spans in its
 	// summaries (about a twelfth of the span rows), so that the span query

@@ -157,6 +157,9 @@ type Store struct {
 	prep preparer
 	// recent sets trace_parts.cont (recent.go); made by Open.
 	recent *recentTraces
+	// res is the writer's memory of stored resources (resources.go);
+	// guarded by mu.
+	res resourceSet
 }
 
 var (
@@ -220,6 +223,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if s.recent, err = openRecent(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadResources(ctx, db); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -84,12 +84,13 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared
 		if s.w != nil {
 			s.w.close()
 		}
-		if s.w, err = newWriter(conn); err != nil {
+		if s.w, err = newWriter(conn, &s.res); err != nil {
 			s.w = nil
 			return err
 		}
 	}
 	w := s.w
+	defer func() { s.res.done(err == nil) }()
 	// Payloads first: a span row must never point at payload bytes that
 	// are not durable yet.
 	refs, err := w.appendPayloads(s.seg, ps)
@@ -157,6 +158,9 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared
 	if err := appendSampling(conn, batches); err != nil {
 		return err
 	}
+	if err := s.res.appendPending(conn); err != nil {
+		return err
+	}
 	if s.beforeCommit != nil {
 		if err := s.beforeCommit(); err != nil {
 			return err
@@ -178,6 +182,7 @@ func (s *Store) writeLocked(ctx context.Context, conn driverConn, ps []*prepared
 // writes, and the scratch space of one row and of one write's payloads.
 type writer struct {
 	conn   driver.Conn
+	res    *resourceSet // the store's, guarded by its mu
 	spans  *chunkAppender
 	events *duckdb.Appender
 
@@ -208,12 +213,12 @@ func (w *writer) appendPayloads(seg *segment.Log, ps []*prepared) ([]segment.Ref
 	return refs, nil
 }
 
-func newWriter(conn driverConn) (*writer, error) {
+func newWriter(conn driverConn, res *resourceSet) (*writer, error) {
 	raw, err := rawConn(conn)
 	if err != nil {
 		return nil, fmt.Errorf("create spans appender: %w", err)
 	}
-	w := &writer{conn: conn, row: make([]driver.Value, 0, 8)}
+	w := &writer{conn: conn, res: res, row: make([]driver.Value, 0, 8)}
 	if w.spans, err = newChunkAppender(raw, "spans", spanTypes); err != nil {
 		return nil, err
 	}
@@ -330,7 +335,14 @@ func (w *writer) appendSpan(s *loupe.Span, c *spanCols, ref *segment.Ref) error 
 		a.setNull(col + 2)
 	}
 	col += 3
-	a.setBytes(col, c.res)
+	// The resource: none, or its id (resources.go), or inline.
+	if id, ok := w.res.id(s.Project, c.res); ok {
+		a.setNull(col)
+		a.setInt64(col+4, id)
+	} else {
+		a.setBytes(col, c.res) // NULL when none
+		a.setNull(col + 4)
+	}
 	col++
 	str(string(s.Sample.Class))
 	a.setFloat64(col, sampleWeight(s.Sample))
@@ -340,7 +352,7 @@ func (w *writer) appendSpan(s *loupe.Span, c *spanCols, ref *segment.Ref) error 
 }
 
 // spanTypes are the types of the spans table's columns, in order
-// (migrations 0001, 0004, 0005); appendSpan fills them in this order.
+// (migrations 0001, 0004, 0005, 0009); appendSpan fills them in this order.
 var spanTypes = func() []mapping.Type {
 	const v, b, i, d = mapping.TypeVarchar, mapping.TypeBigInt, mapping.TypeInteger, mapping.TypeDouble
 	return []mapping.Type{
@@ -353,6 +365,7 @@ var spanTypes = func() []mapping.Type {
 		i, b, i, // payload_seg, payload_off, payload_idx
 		v,       // resource
 		v, d, v, // sample_class, sample_weight, sample_rule
+		b, // resource_id (migration 0009)
 	}
 }()
 
