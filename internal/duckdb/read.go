@@ -22,9 +22,9 @@ const (
 	session_id, user_id, prompt_name, prompt_version_id, release_label, provider, request_model,
 	response_model, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
 	reasoning_tokens, cost_usd, cost_source, finish_reason, tool_name, retrieval_index,
-	retrieval_count, params, documents, attributes, payload_seg, payload_off, payload_idx, ` + resourceSQL + `,
+	retrieval_count, params, documents, attributes, payload_seg, payload_off, payload_idx, resource, resource_id,
 	coalesce(sample_class, ''), coalesce(sample_weight, 1), coalesce(sample_rule, '')
-FROM spans s WHERE trace_hi = ? AND trace_lo = ? AND project = ? AND start_ns BETWEEN ? AND ?`
+FROM spans WHERE trace_hi = ? AND trace_lo = ? AND project = ? AND start_ns BETWEEN ? AND ?`
 
 	// selectTraceBounds finds the time range of a trace's spans in its
 	// summaries (about a twelfth of the span rows), so that the span query
@@ -70,7 +70,7 @@ func (s *Store) trace(ctx context.Context, project string, id loupe.TraceID) (*l
 	}
 	defer tx.Rollback() // read-only: nothing to commit
 
-	spans, refs, err := querySpans(ctx, tx, project, id, hi, lo)
+	spans, refs, err := s.querySpans(ctx, tx, project, id, hi, lo)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ type spanRef struct {
 	ref  segment.Ref
 }
 
-func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceID, hi, lo int64) (spans []loupe.Span, refs []spanRef, err error) {
+func (s *Store) querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceID, hi, lo int64) (spans []loupe.Span, refs []spanRef, err error) {
 	var from, to sql.NullInt64
 	if err := tx.QueryRowContext(ctx, selectTraceBounds, hi, lo, project).Scan(&from, &to); err != nil {
 		return nil, nil, fmt.Errorf("query trace bounds: %w", err)
@@ -108,17 +108,18 @@ func querySpans(ctx context.Context, tx *sql.Tx, project string, id loupe.TraceI
 	if !from.Valid {
 		return nil, nil, nil
 	}
-	return scanSpans(ctx, tx, selectTraceSpans, project, id, hi, lo, project, from.Int64, to.Int64)
+	return s.scanSpans(ctx, tx, selectTraceSpans, project, id, hi, lo, project, from.Int64, to.Int64)
 }
 
 // scanSpans runs query (selectTraceSpans, possibly narrowed) with args and
 // scans the spans of trace id it returns, with their payload locations.
-func scanSpans(ctx context.Context, tx *sql.Tx, query, project string, id loupe.TraceID, args ...any) (spans []loupe.Span, refs []spanRef, err error) {
+func (s *Store) scanSpans(ctx context.Context, tx *sql.Tx, query, project string, id loupe.TraceID, args ...any) (spans []loupe.Span, refs []spanRef, err error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query spans: %w", err)
 	}
 	defer rows.Close()
+	var stored []spanResource // spans whose resource is stored once
 	for rows.Next() {
 		var (
 			sp                  loupe.Span
@@ -127,6 +128,7 @@ func scanSpans(ctx context.Context, tx *sql.Tx, query, project string, id loupe.
 			kind, status        string
 			params, docs, attrs sql.NullString
 			res                 sql.NullString
+			rid                 sql.NullInt64
 			pseg, poff, pidx    sql.NullInt64
 			u                   = &sp.Usage
 			sclass, srule       string
@@ -139,7 +141,7 @@ func scanSpans(ctx context.Context, tx *sql.Tx, query, project string, id loupe.
 			&sp.RequestModel, &sp.ResponseModel, &u.Input, &u.CacheRead, &u.CacheWrite,
 			&u.Output, &u.Reasoning, &sp.CostUSD, &sp.CostSource, &sp.FinishReason,
 			&sp.ToolName, &sp.RetrievalIndex, &sp.RetrievalCount, &params, &docs, &attrs,
-			&pseg, &poff, &pidx, &res, &sclass, &sweight, &srule)
+			&pseg, &poff, &pidx, &res, &rid, &sclass, &sweight, &srule)
 		if err != nil {
 			return nil, nil, fmt.Errorf("scan span: %w", err)
 		}
@@ -168,15 +170,11 @@ func scanSpans(ctx context.Context, tx *sql.Tx, query, project string, id loupe.
 			}
 		}
 		if res.Valid {
-			r, err := decodeAttributes(res.String)
-			if err != nil {
-				return nil, nil, fmt.Errorf("decode resource of span %s: %w", sp.SpanID, err)
+			if err := addResource(&sp, res.String); err != nil {
+				return nil, nil, err
 			}
-			if sp.Attributes == nil {
-				sp.Attributes = r
-			} else {
-				maps.Copy(sp.Attributes, r)
-			}
+		} else if rid.Valid {
+			stored = append(stored, spanResource{len(spans), rid.Int64})
 		}
 		if pseg.Valid && pseg.Int64 == 0 {
 			sp.PayloadRemoved = loupe.PayloadRemovedRetention
@@ -189,7 +187,24 @@ func scanSpans(ctx context.Context, tx *sql.Tx, query, project string, id loupe.
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read spans: %w", err)
 	}
+	if err := s.addStoredResources(ctx, tx, project, spans, stored); err != nil {
+		return nil, nil, err
+	}
 	return spans, refs, nil
+}
+
+// addResource decodes a resource's JSON into sp's attributes.
+func addResource(sp *loupe.Span, json string) error {
+	r, err := decodeAttributes(json)
+	if err != nil {
+		return fmt.Errorf("decode resource of span %s: %w", sp.SpanID, err)
+	}
+	if sp.Attributes == nil {
+		sp.Attributes = r
+	} else {
+		maps.Copy(sp.Attributes, r)
+	}
+	return nil
 }
 
 // readPayloads reads and decodes the payloads at refs into their spans.

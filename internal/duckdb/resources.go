@@ -5,6 +5,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/loupehq/loupe"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -118,4 +122,78 @@ func (r *resourceSet) done(committed bool) {
 		}
 	}
 	clear(r.pending)
+}
+
+// spanResource is a span read with a stored resource: spans[span] has
+// resource id.
+type spanResource struct {
+	span int
+	id   int64
+}
+
+// resourceCache holds the JSON of stored resources for reads. A stored
+// resource never changes, so entries never go stale; there are at most as
+// many as the writer stores (maxResources per process lifetime, plus those
+// of earlier runs).
+type resourceCache struct {
+	mu sync.RWMutex
+	m  map[resourceKey]string
+}
+
+type resourceKey struct {
+	project string
+	id      int64
+}
+
+// addStoredResources adds the stored resources of the spans in stored to
+// their attributes, from the cache or, for ids not in it, from tx.
+func (s *Store) addStoredResources(ctx context.Context, tx *sql.Tx, project string, spans []loupe.Span, stored []spanResource) error {
+	if len(stored) == 0 {
+		return nil
+	}
+	c := &s.resCache
+	var missing []int64
+	c.mu.RLock()
+	for _, r := range stored {
+		if _, ok := c.m[resourceKey{project, r.id}]; !ok && !slices.Contains(missing, r.id) {
+			missing = append(missing, r.id)
+		}
+	}
+	c.mu.RUnlock()
+	if len(missing) > 0 {
+		rows, err := tx.QueryContext(ctx, `SELECT id, json FROM resources WHERE project = ? AND id IN (SELECT unnest(?::BIGINT[]))`, project, missing)
+		if err != nil {
+			return fmt.Errorf("query resources: %w", err)
+		}
+		defer rows.Close()
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[resourceKey]string{}
+		}
+		for rows.Next() {
+			var id int64
+			var json string
+			if err := rows.Scan(&id, &json); err != nil {
+				c.mu.Unlock()
+				return fmt.Errorf("scan resource: %w", err)
+			}
+			c.m[resourceKey{project, id}] = json
+		}
+		c.mu.Unlock()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read resources: %w", err)
+		}
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, r := range stored {
+		json, ok := c.m[resourceKey{project, r.id}]
+		if !ok {
+			return fmt.Errorf("span %s: resource %d is not stored", spans[r.span].SpanID, r.id)
+		}
+		if err := addResource(&spans[r.span], json); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -160,6 +160,8 @@ type Store struct {
 	// res is the writer's memory of stored resources (resources.go);
 	// guarded by mu.
 	res resourceSet
+	// resCache holds stored resources for reads (resources.go).
+	resCache resourceCache
 }
 
 var (

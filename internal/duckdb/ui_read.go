@@ -176,7 +176,7 @@ func (s *Store) traceSpan(ctx context.Context, project string, id loupe.TraceID,
 	if err != nil {
 		return nil, err
 	}
-	spans, refs, err := scanSpans(ctx, tx, selectTraceSpans+` AND span_id = ?`, project, id, hi, lo, project, from, to, spanKey(spanID))
+	spans, refs, err := s.scanSpans(ctx, tx, selectTraceSpans+` AND span_id = ?`, project, id, hi, lo, project, from, to, spanKey(spanID))
 	if err != nil {
 		return nil, err
 	}
