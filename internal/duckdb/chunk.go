@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/duckdb/duckdb-go/v2/mapping"
@@ -53,7 +54,7 @@ func newChunkAppender(conn mapping.Connection, table string, want []mapping.Type
 	for i := range lts {
 		mapping.DestroyLogicalType(&lts[i])
 	}
-	if !equalTypes(a.types, want) {
+	if !slices.Equal(a.types, want) {
 		a.close()
 		return nil, fmt.Errorf("create %s appender: the table's %d columns are not the %d the writer appends", table, n, len(want))
 	}
@@ -62,18 +63,6 @@ func newChunkAppender(conn mapping.Connection, table string, want []mapping.Type
 	a.valid = make([]*uint64, n)
 	a.reset()
 	return a, nil
-}
-
-func equalTypes(a, b []mapping.Type) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // reset empties the chunk and looks its vectors up again (a reset may

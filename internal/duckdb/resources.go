@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -114,12 +115,16 @@ func (r *resourceSet) appendPending(conn driver.Conn) error {
 // reused).
 func (r *resourceSet) done(committed bool) {
 	for project, m := range r.pending {
-		for json, id := range m {
-			if committed {
-				r.add(r.known, project, json, id)
-			}
-			r.n-- // add counted it again, or it is gone
+		if !committed {
+			r.n -= len(m)
+			continue
 		}
+		k := r.known[project]
+		if k == nil {
+			k = map[string]int64{}
+			r.known[project] = k
+		}
+		maps.Copy(k, m)
 	}
 	clear(r.pending)
 }
