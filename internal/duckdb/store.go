@@ -104,6 +104,10 @@ type Options struct {
 	// SegmentBytes is the payload segment files' rotation size (retention
 	// deletes or rewrites whole files); 0 means segment.DefaultSegmentBytes.
 	SegmentBytes int64
+	// IdleCheckpoint is how long writes must pause before the rows in
+	// DuckDB's WAL are checkpointed into the database file (idle.go); 0
+	// means DefaultIdleCheckpoint, negative never.
+	IdleCheckpoint time.Duration
 }
 
 // Store is a DuckDB-backed span store. Its methods are safe for concurrent
@@ -127,6 +131,8 @@ type Store struct {
 	// compact merges small full-text blocks (fulltext_compact.go); made
 	// by Open.
 	compact *ftsCompactor
+	// idle checkpoints the WAL when writes pause (idle.go).
+	idle idleCheckpointer
 	// tracePages counts tracePage calls (tests: a search that skips
 	// its windows).
 	tracePages atomic.Int64
@@ -256,6 +262,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.startCompaction()
+	s.startIdleCheckpoints(opts.IdleCheckpoint)
 	if opts.RetentionEvery > 0 {
 		s.startRetention(opts.RetentionEvery)
 	}
@@ -269,14 +276,17 @@ func (s *Store) configure(ctx context.Context, opts Options) error {
 		"SET memory_limit = " + quote(opts.MemoryLimit),
 		"SET threads = " + strconv.Itoa(opts.Threads),
 		// Checkpoint (fold the WAL into the database file, compressing the
-		// new rows) once the WAL passes 128 MB, about 110k standard spans.
-		// Each checkpoint rewrites the last, partly filled row group (122,880
-		// rows), so rare checkpoints cost less CPU per span: measured with
-		// BenchmarkWrite, 16 MB: 37 µs, 64 MB: 24 µs, 128 MB: 18 µs,
-		// 256 MB: 16 µs of CPU per span. Replaying a 114 MB WAL at reopen
-		// takes about 0.5 s, and the unflushed rows stay well within
-		// memory_limit.
-		"SET checkpoint_threshold = '128MB'",
+		// new rows) once the WAL passes 512 MB, about 440k standard spans,
+		// and when writes pause (idle.go). Each checkpoint rewrites the
+		// last, partly filled row group (122,880 rows) and blocks every
+		// commit while it runs (about 0.4 s), so rare checkpoints cost
+		// less: measured with BenchmarkWrite, 16 MB: 37 µs, 64 MB: 24 µs,
+		// 128 MB: 18 µs, 256 MB: 16 µs of CPU per span; with the ingest
+		// harness (40 s at concurrency 32), 128 MB: 61.6k and 64.0k
+		// spans/s, 512 MB: 68.5k and 68.5k, 1 GB: 68.8k, at the same peak
+		// RSS (806–836 MiB). Unflushed rows beyond memory_limit spill to
+		// temp_directory.
+		"SET checkpoint_threshold = '512MB'",
 		// Spill to a directory inside the data dir, not the working dir.
 		"SET temp_directory = " + quote(s.path+".tmp"),
 	}
@@ -359,6 +369,7 @@ func (s *Store) migrateOne(ctx context.Context, version int, name string) error 
 func (s *Store) Close() error {
 	s.stopRetention() // before mu: a run in progress takes it per chunk
 	s.stopCompaction()
+	s.stopIdleCheckpoints()
 	s.compact.mu.Lock() // wait for a compactFullText call in progress
 	defer s.compact.mu.Unlock()
 	s.mu.Lock()

@@ -69,6 +69,7 @@ func (s *Store) writePrepared(ctx context.Context, ps []*prepared) error {
 		s.prep.release(p) // written: nothing refers to its buffer any more
 	}
 	s.wakeCompaction()
+	s.wroteIdle()
 	return nil
 }
 
