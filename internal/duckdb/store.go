@@ -276,17 +276,17 @@ func (s *Store) configure(ctx context.Context, opts Options) error {
 		"SET memory_limit = " + quote(opts.MemoryLimit),
 		"SET threads = " + strconv.Itoa(opts.Threads),
 		// Checkpoint (fold the WAL into the database file, compressing the
-		// new rows) once the WAL passes 512 MB, about 440k standard spans,
+		// new rows) once the WAL passes 128 MB, about 110k standard spans,
 		// and when writes pause (idle.go). Each checkpoint rewrites the
-		// last, partly filled row group (122,880 rows) and blocks every
-		// commit while it runs (about 0.4 s), so rare checkpoints cost
-		// less: measured with BenchmarkWrite, 16 MB: 37 µs, 64 MB: 24 µs,
-		// 128 MB: 18 µs, 256 MB: 16 µs of CPU per span; with the ingest
-		// harness (40 s at concurrency 32), 128 MB: 61.6k and 64.0k
-		// spans/s, 512 MB: 68.5k and 68.5k, 1 GB: 68.8k, at the same peak
-		// RSS (806–836 MiB). Unflushed rows beyond memory_limit spill to
-		// temp_directory.
-		"SET checkpoint_threshold = '512MB'",
+		// last, partly filled row group (122,880 rows), so rare checkpoints
+		// cost less CPU per span: measured with BenchmarkWrite, 16 MB: 37
+		// µs, 64 MB: 24 µs, 128 MB: 18 µs, 256 MB: 16 µs of CPU per span.
+		// 512 MB gave 6-11% more spans/s in the ingest harness but blocked
+		// commits for longer at each checkpoint, spilled unflushed rows to
+		// temp_directory, and left the index rows that compaction deleted
+		// in the file (+1 point of disk per OTLP byte; BENCHMARKS.md, fifth
+		// session). Replaying a 114 MB WAL at reopen takes about 0.5 s.
+		"SET checkpoint_threshold = '128MB'",
 		// Spill to a directory inside the data dir, not the working dir.
 		"SET temp_directory = " + quote(s.path+".tmp"),
 	}
