@@ -38,9 +38,14 @@ const (
 	oneWindowSpans = 4096
 	// windowGrowth multiplies the span of each following window while
 	// nothing matched; maxWindowGrowth bounds the growth estimated from
-	// the matches.
+	// the matches. The estimate from a few matches overshoots when the
+	// first window is sparse (the newest second of data, still filling):
+	// at 10M spans, 4 matches in it sized the next window at 17.6 s where
+	// 1.6 s held what was needed, and a window's scan grows with its span
+	// (BENCHMARKS.md, fifth session: bound 64, 8, 4 gave filtered-search
+	// p50 45, 44, 33 ms).
 	windowGrowth    = 8
-	maxWindowGrowth = 64
+	maxWindowGrowth = 4
 )
 
 // pageQuery is one page query of a search, after the full-text lookups.
