@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -71,11 +72,21 @@ func dirBytes(tb testing.TB, dir string) int64 {
 // included), the wall µs per span of WritePrepared alone (the serialized
 // part: the pipeline's writer goroutine), and the data directory's bytes
 // after Close against the OTLP protobuf bytes of the same requests.
+// LOUPE_BENCH_PERWRITE=N writes groups of N requests instead, to measure
+// the fixed cost of a write (15 requests is the server's mean group at
+// concurrency 32).
 //
 //	go test -run='^$' -bench=WriteWorkload -benchtime=100x ./internal/duckdb
 func BenchmarkWriteWorkload(b *testing.B) {
-	const perWrite = 40 // requests
-	pool, poolSpans, poolOTLP := workloadPool(b, 1, 8*perWrite)
+	perWrite := 40 // requests
+	if v := os.Getenv("LOUPE_BENCH_PERWRITE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("LOUPE_BENCH_PERWRITE=%q: want a positive number of requests", v)
+		}
+		perWrite = n
+	}
+	pool, poolSpans, poolOTLP := workloadPool(b, 1, max(8*40, 3*perWrite))
 	dir := b.TempDir()
 	s, err := Open(b.Context(), Options{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
