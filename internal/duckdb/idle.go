@@ -60,8 +60,9 @@ func (s *Store) startIdleCheckpoints(after time.Duration) {
 				err := s.withWriteLock(func() error { return s.checkpoint(ctx) })
 				if err != nil && !errors.Is(err, loupe.ErrClosed) && ctx.Err() == nil {
 					// A transaction of compaction or retention can make
-					// it fail; the next pause retries.
+					// it fail: try again after another pause.
 					s.logger.Debug("idle checkpoint failed", "err", err)
+					timer.Reset(after)
 				}
 			}
 		}
