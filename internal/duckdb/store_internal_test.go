@@ -69,12 +69,29 @@ func TestWriteAtomic(t *testing.T) {
 		if n := countRows(t, s); n != 0 {
 			t.Errorf("rows after failed write = %d, want 0", n)
 		}
+		var parts int
+		if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM trace_parts`).Scan(&parts); err != nil {
+			t.Fatal(err)
+		}
+		if parts != 0 {
+			t.Errorf("trace_parts rows after failed write = %d, want 0", parts)
+		}
 		s.beforeCommit = nil
 		if err := s.Write(t.Context(), batch(2)); err != nil {
 			t.Fatalf("Write() after a failed write = %v", err)
 		}
 		if n := countRows(t, s); n != 3 {
 			t.Errorf("rows after a good write = %d, want 3 (2 spans, 1 event)", n)
+		}
+		// The search rows too: the failed write's must not come along
+		// with the next one.
+		var blocks int
+		if err := s.db.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM trace_parts),
+			(SELECT count(*) FROM fts_blocks)`).Scan(&parts, &blocks); err != nil {
+			t.Fatal(err)
+		}
+		if parts != 1 || blocks > 1 {
+			t.Errorf("after a failed and a good write: %d trace_parts rows (want 1), %d full-text blocks (want at most 1)", parts, blocks)
 		}
 		if _, err := s.Trace(t.Context(), "p", loupe.TraceID{0: 1, 15: 1}); !errors.Is(err, loupe.ErrNotFound) {
 			t.Errorf("Trace(failed write) = %v, want ErrNotFound", err)
