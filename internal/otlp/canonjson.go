@@ -54,9 +54,7 @@ func appendCanonical(dst []byte, p *jsonParser, depth int) ([]byte, bool) {
 		var buf [8]member
 		ms := buf[:0]
 		p.i++
-		p.skip()
-		if p.i < len(p.s) && p.s[p.i] == '}' {
-			p.i++
+		if p.closes('}') {
 			return append(dst, '{', '}'), true
 		}
 		for {
@@ -68,30 +66,22 @@ func appendCanonical(dst []byte, p *jsonParser, depth int) ([]byte, bool) {
 			if !ok {
 				return dst, false
 			}
-			p.skip()
-			if p.i >= len(p.s) || p.s[p.i] != ':' {
+			if !p.colon() {
 				return dst, false
 			}
-			p.i++
 			p.skip()
 			start := p.i
 			if !p.skipValue(depth + 1) {
 				return dst, false
 			}
 			ms = append(ms, member{key: k, val: p.s[start:p.i]})
-			p.skip()
-			if p.i >= len(p.s) {
+			more, ok := p.sep('}')
+			if !ok {
 				return dst, false
 			}
-			if p.s[p.i] == ',' {
-				p.i++
-				continue
+			if !more {
+				break
 			}
-			if p.s[p.i] != '}' {
-				return dst, false
-			}
-			p.i++
-			break
 		}
 		slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
 		dst = append(dst, '{')
@@ -132,18 +122,12 @@ func appendCanonical(dst []byte, p *jsonParser, depth int) ([]byte, bool) {
 			if dst, ok = appendCanonical(dst, p, depth+1); !ok {
 				return dst, false
 			}
-			p.skip()
-			if p.i >= len(p.s) {
+			more, ok := p.sep(']')
+			if !ok {
 				return dst, false
 			}
-			switch p.s[p.i] {
-			case ',':
-				p.i++
-			case ']':
-				p.i++
+			if !more {
 				return append(dst, ']'), true
-			default:
-				return dst, false
 			}
 		}
 	case c == '"':

@@ -76,12 +76,49 @@ func (p *jsonParser) lit(w string) bool {
 	return false
 }
 
+// closes skips spaces and reports whether the next byte is c (the end of
+// an empty object or array), consuming it if so.
+func (p *jsonParser) closes(c byte) bool {
+	p.skip()
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// colon consumes the ':' after an object key (after spaces).
+func (p *jsonParser) colon() bool {
+	p.skip()
+	if p.i < len(p.s) && p.s[p.i] == ':' {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// sep consumes what follows a member or element (after spaces): ',' when
+// more follow (more), or close at the end; ok is false for anything else.
+func (p *jsonParser) sep(close byte) (more, ok bool) {
+	p.skip()
+	if p.i >= len(p.s) {
+		return false, false
+	}
+	switch p.s[p.i] {
+	case ',':
+		p.i++
+		return true, true
+	case close:
+		p.i++
+		return false, true
+	}
+	return false, false
+}
+
 func (p *jsonParser) object(depth int) (any, bool) {
 	p.i++ // {
 	m := make(map[string]any, 4)
-	p.skip()
-	if p.i < len(p.s) && p.s[p.i] == '}' {
-		p.i++
+	if p.closes('}') {
 		return m, true
 	}
 	for {
@@ -93,28 +130,20 @@ func (p *jsonParser) object(depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		p.skip()
-		if p.i >= len(p.s) || p.s[p.i] != ':' {
+		if !p.colon() {
 			return nil, false
 		}
-		p.i++
 		v, ok := p.value(depth + 1)
 		if !ok {
 			return nil, false
 		}
 		m[k] = v
-		p.skip()
-		if p.i >= len(p.s) {
+		more, ok := p.sep('}')
+		if !ok {
 			return nil, false
 		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
+		if !more {
 			return m, true
-		default:
-			return nil, false
 		}
 	}
 }
@@ -122,9 +151,7 @@ func (p *jsonParser) object(depth int) (any, bool) {
 func (p *jsonParser) array(depth int) (any, bool) {
 	p.i++ // [
 	a := make([]any, 0, 4)
-	p.skip()
-	if p.i < len(p.s) && p.s[p.i] == ']' {
-		p.i++
+	if p.closes(']') {
 		return a, true
 	}
 	for {
@@ -133,18 +160,12 @@ func (p *jsonParser) array(depth int) (any, bool) {
 			return nil, false
 		}
 		a = append(a, v)
-		p.skip()
-		if p.i >= len(p.s) {
+		more, ok := p.sep(']')
+		if !ok {
 			return nil, false
 		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
+		if !more {
 			return a, true
-		default:
-			return nil, false
 		}
 	}
 }
@@ -370,9 +391,7 @@ func (p *jsonParser) skipValue(depth int) bool {
 	switch c := p.s[p.i]; {
 	case c == '{':
 		p.i++
-		p.skip()
-		if p.i < len(p.s) && p.s[p.i] == '}' {
-			p.i++
+		if p.closes('}') {
 			return true
 		}
 		for {
@@ -380,51 +399,35 @@ func (p *jsonParser) skipValue(depth int) bool {
 			if p.i >= len(p.s) || p.s[p.i] != '"' || !p.skipStr() {
 				return false
 			}
-			p.skip()
-			if p.i >= len(p.s) || p.s[p.i] != ':' {
+			if !p.colon() {
 				return false
 			}
-			p.i++
 			if !p.skipValue(depth + 1) {
 				return false
 			}
-			p.skip()
-			if p.i >= len(p.s) {
+			more, ok := p.sep('}')
+			if !ok {
 				return false
 			}
-			switch p.s[p.i] {
-			case ',':
-				p.i++
-			case '}':
-				p.i++
+			if !more {
 				return true
-			default:
-				return false
 			}
 		}
 	case c == '[':
 		p.i++
-		p.skip()
-		if p.i < len(p.s) && p.s[p.i] == ']' {
-			p.i++
+		if p.closes(']') {
 			return true
 		}
 		for {
 			if !p.skipValue(depth + 1) {
 				return false
 			}
-			p.skip()
-			if p.i >= len(p.s) {
+			more, ok := p.sep(']')
+			if !ok {
 				return false
 			}
-			switch p.s[p.i] {
-			case ',':
-				p.i++
-			case ']':
-				p.i++
+			if !more {
 				return true
-			default:
-				return false
 			}
 		}
 	case c == '"':

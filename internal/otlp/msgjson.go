@@ -96,9 +96,7 @@ func (mp *msgParser) read(f *field, depth int) bool {
 func (mp *msgParser) members(depth int, fn func(key string) bool) bool {
 	p := &mp.jsonParser
 	p.i++ // {
-	p.skip()
-	if p.i < len(p.s) && p.s[p.i] == '}' {
-		p.i++
+	if p.closes('}') {
 		return true
 	}
 	for {
@@ -110,26 +108,18 @@ func (mp *msgParser) members(depth int, fn func(key string) bool) bool {
 		if !ok {
 			return false
 		}
-		p.skip()
-		if p.i >= len(p.s) || p.s[p.i] != ':' {
+		if !p.colon() {
 			return false
 		}
-		p.i++
 		if !fn(k) {
 			return false
 		}
-		p.skip()
-		if p.i >= len(p.s) {
+		more, ok := p.sep('}')
+		if !ok {
 			return false
 		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
+		if !more {
 			return true
-		default:
-			return false
 		}
 	}
 }
@@ -140,9 +130,7 @@ func (mp *msgParser) members(depth int, fn func(key string) bool) bool {
 func (mp *msgParser) elements(depth int, fn func() bool) bool {
 	p := &mp.jsonParser
 	p.i++ // [
-	p.skip()
-	if p.i < len(p.s) && p.s[p.i] == ']' {
-		p.i++
+	if p.closes(']') {
 		return true
 	}
 	for {
@@ -153,18 +141,12 @@ func (mp *msgParser) elements(depth int, fn func() bool) bool {
 		if p.i >= len(p.s) || !fn() {
 			return false
 		}
-		p.skip()
-		if p.i >= len(p.s) {
+		more, ok := p.sep(']')
+		if !ok {
 			return false
 		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
+		if !more {
 			return true
-		default:
-			return false
 		}
 	}
 }
